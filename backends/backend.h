@@ -1,0 +1,111 @@
+#pragma once
+// The backend contract: the ~20 primitives every device implements, and nothing else.
+//
+// Kernels see tensors only as memory (data pointer, shape, strides, dtype); they never touch autograd
+// fields. The ops in ops/ check their inputs, allocate outputs, call these primitives, and record the
+// backward. Unless a primitive says otherwise, outputs are freshly allocated contiguous tensors, all
+// tensors are on the backend's device, and inputs may be any strided view.
+#include <vector>
+
+#include "core/generator.h"
+#include "core/tensor.h"
+
+namespace lf {
+
+enum class UnaryOp {
+  neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu_erf, gelu_tanh, abs,
+  add_scalar,  // x + alpha
+  mul_scalar,  // x * alpha
+  pow_scalar,  // x ^ alpha
+  rsub_scalar, // alpha - x
+  rdiv_scalar, // alpha / x
+};
+
+enum class BinaryOp {
+  add, sub, mul, div, pow, maximum, minimum,
+  eq, gt, lt,                          // 1 or 0 in the output dtype
+  relu_grad,                           // a * (b > 0): a = gradient, b = input
+  gelu_erf_grad, gelu_tanh_grad,       // a * gelu'(b)
+};
+
+enum class ReduceOp { sum, max };
+
+enum class RandomKind {
+  uniform,    // U(a, b)
+  normal,     // N(mean a, std b)
+  bernoulli,  // b with probability a, else 0 (dropout's scaled keep-mask: a = 1-p, b = 1/(1-p))
+};
+
+// One parameter of a fused AdamW step: all four tensors contiguous, same shape and dtype.
+struct AdamWSlot {
+  Tensor param, grad, m, v;
+};
+struct AdamWHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  int64_t step;  // 1-based, for bias correction
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // dst[i] = src[i] for same-shape views; converts dtype when they differ. dst may be strided.
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  // dst (contiguous) = value
+  virtual void fill(const Tensor& dst, double value) = 0;
+  // dst (contiguous) = random numbers from the Philox stream at `at` (same numbers on every device).
+  virtual void random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) = 0;
+
+  virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) = 0;
+  // a and b are already expanded to out's shape (stride 0 where broadcast); out contiguous.
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // x contiguous [M, R] -> out [M]: reduces each row.
+  virtual void reduce(ReduceOp op, const Tensor& x, const Tensor& out) = 0;
+
+  // C[i] = alpha * op(A[i]) @ op(B[i]) + beta * C[i] for i < batch; row-major, lda/ldb/ldc are row strides,
+  // sa/sb/sc batch strides in elements (0 broadcasts one matrix over the batch). op = transpose when ta/tb.
+  virtual void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+                    int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
+                    int64_t ldc, int64_t sc, int64_t batch) = 0;
+
+  // Row-wise over the last dim of contiguous [M, C] tensors.
+  virtual void softmax(const Tensor& x, const Tensor& y, bool log) = 0;
+  // dx = y * (dy - sum(dy * y))  or, for log-softmax,  dx = dy - exp(y) * sum(dy)
+  virtual void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) = 0;
+  // x [M, C] -> y [M, C], mean and rstd [M] saved for backward; weight/bias [C] (either may be undefined).
+  virtual void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                          const Tensor& mean, const Tensor& rstd) = 0;
+  // dw/db accumulate over rows (may be undefined when not needed).
+  virtual void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) = 0;
+  // logits [N, C], target i64 [N] -> loss [N] (0 where ignored), lse [N] = logsumexp per row.
+  // Targets outside [0, C) other than ignore_index are reported through the returned count of bad rows.
+  virtual int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index,
+                                const Tensor& loss, const Tensor& lse) = 0;
+  // dlogits = scale * (softmax(logits) - onehot(target)), 0 on ignored rows.
+  virtual void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                                      int64_t ignore_index, double scale, const Tensor& dlogits) = 0;
+
+  // Contiguous x viewed as [outer, N, inner]; idx i64 [I] -> out [outer, I, inner]: out[o,i,:] = x[o,idx[i],:].
+  virtual void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
+                            int64_t inner) = 0;
+  // The reverse (scatter-add): out[o, idx[i], :] += src[o, i, :]; out contiguous [outer, N, inner].
+  virtual void index_add(const Tensor& src, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
+                         int64_t inner) = 0;
+  // out = mask != 0 ? value : x; x and mask expanded to out's shape.
+  virtual void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) = 0;
+  // In place, on every slot: decoupled weight decay, moments, bias-corrected update.
+  virtual void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) = 0;
+  // Waits until queued work is done (asynchronous devices); timers call it before reading the clock.
+  virtual void synchronize() {}
+};
+
+Backend& backend_for(Device d);  // throws when the device is not available in this build or machine
+Backend& cpu_backend();          // backends/cpu/
+#ifdef LF_WITH_CUDA
+Backend& cuda_backend();  // backends/cuda/, compiled only with -DLF_CUDA=ON/AUTO
+int cuda_device_count();  // 0 when the driver finds no GPU
+#endif
+bool cuda_available();  // compiled in and at least one GPU present
+
+}  // namespace lf

@@ -1,0 +1,220 @@
+// The CUDA backend object and its memory, elementwise, reduction and matrix primitives, plus the device
+// count, the TF32 switch and host <-> device transfers. Each primitive checks its Tensors the way the CPU
+// backend does (same dtype rules, same messages), then hands pointers and sizes to a launcher in a .cu file.
+#include "backends/cuda/cuda_backend.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/cuda_glue.h"
+
+namespace lf {
+
+using cuda::check_cuda;
+using cuda::ktype;
+using cuda::make_strided;
+
+Backend& cuda_backend() {
+  static CudaBackend backend;
+  return backend;
+}
+
+int cuda_device_count() {
+  // Asked on every backend_for(), so asked of the driver once. No driver or no GPU is not an error here:
+  // the answer is 0 (and the runtime's error is cleared so it is not reported by a later call).
+  static const int count = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      cudaGetLastError();
+      n = 0;
+    }
+    return n;
+  }();
+  return count;
+}
+
+namespace {
+std::atomic<bool> g_tf32{false};
+}  // namespace
+
+void set_cuda_tf32(bool on) { g_tf32 = on; }
+bool cuda_tf32() { return g_tf32; }
+
+// ---- transfers ----
+
+void copy_to_device(const Tensor& src, const Tensor& dst) {
+  LF_CHECK(src.defined() && dst.defined(), "copy_to_device: undefined tensor");
+  LF_CHECK(src.device().is_cpu() && dst.device().is_cuda(), "copy_to_device: expected cpu -> cuda, got {} -> {}",
+           src.device(), dst.device());
+  LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
+           "copy_to_device: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
+           shape_str(dst.shape()), dst.dtype());
+  if (src.numel() == 0) return;
+  Tensor s = src;
+  if (!s.is_contiguous()) {  // gather on the host first: cudaMemcpy moves one dense block
+    s = Tensor::empty(src.shape(), src.dtype(), src.device());
+    cpu_backend().copy(src, s);
+  }
+  Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
+  LF_CUDA_CHECK(cudaMemcpy(d.raw_data(), s.raw_data(), size_t(s.numel()) * dtype_size(s.dtype()),
+                           cudaMemcpyHostToDevice));
+  if (!d.same(dst)) cuda_backend().copy(d, dst);  // scatter into the strided view on the GPU
+}
+
+void copy_to_host(const Tensor& src, const Tensor& dst) {
+  LF_CHECK(src.defined() && dst.defined(), "copy_to_host: undefined tensor");
+  LF_CHECK(src.device().is_cuda() && dst.device().is_cpu(), "copy_to_host: expected cuda -> cpu, got {} -> {}",
+           src.device(), dst.device());
+  LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
+           "copy_to_host: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
+           shape_str(dst.shape()), dst.dtype());
+  if (src.numel() == 0) return;
+  Tensor s = cuda::contiguous_input(src);  // gather on the GPU first
+  Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
+  // Waits for the kernels that produce src (same stream) and for the copy itself.
+  LF_CUDA_CHECK(cudaMemcpy(d.raw_data(), s.raw_data(), size_t(s.numel()) * dtype_size(s.dtype()),
+                           cudaMemcpyDeviceToHost));
+  if (!d.same(dst)) cpu_backend().copy(d, dst);
+}
+
+// ---- copy, fill, random ----
+
+void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
+  check_cuda("copy", "src", src);
+  check_cuda("copy", "dst", dst);
+  LF_CHECK(src.shape() == dst.shape(), "copy: shapes differ: src {} and dst {}", shape_str(src.shape()),
+           shape_str(dst.shape()));
+  if (src.numel() == 0) return;
+  auto s = make_strided<2>("copy", dst.shape(), {&src.strides(), &dst.strides()});
+  cuda::launch_copy(ktype(src.dtype()), src.raw_data(), ktype(dst.dtype()), dst.raw_data(), dst.numel(), s);
+}
+
+void CudaBackend::fill(const Tensor& dst, double value) {
+  check_cuda("fill", "dst", dst);
+  if (dst.numel() == 0) return;
+  auto s = make_strided<1>("fill", dst.shape(), {&dst.strides()});
+  cuda::launch_fill(ktype(dst.dtype()), dst.raw_data(), dst.numel(), value, s);
+}
+
+void CudaBackend::random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) {
+  check_cuda("random", "dst", dst);
+  LF_CHECK(dst.is_contiguous(), "random: dst {} must be contiguous", shape_str(dst.shape()));
+  LF_CHECK(is_floating(dst.dtype()), "random: expected a floating dtype (f32 or f64), got {}", dst.dtype());
+  const cuda::KRandom k = kind == RandomKind::uniform  ? cuda::KRandom::uniform
+                          : kind == RandomKind::normal ? cuda::KRandom::normal
+                                                       : cuda::KRandom::bernoulli;
+  cuda::launch_random(ktype(dst.dtype()), dst.raw_data(), dst.numel(), k, a, b, at.seed, at.offset);
+}
+
+// ---- elementwise ----
+// The contract gives contiguous outputs; a strided one is written through a contiguous temporary.
+
+void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
+  const char* name = cuda::op_name(op);
+  check_cuda(name, "x", x);
+  check_cuda(name, "out", out);
+  LF_CHECK(x.shape() == out.shape(), "{}: input {} and output {} differ in shape", name, shape_str(x.shape()),
+           shape_str(out.shape()));
+  LF_CHECK(x.dtype() == out.dtype(), "{}: input dtype {} and output dtype {} differ", name, x.dtype(), out.dtype());
+  if (x.dtype() == DType::i64) {  // the CPU backend's i64 subset
+    const bool scalar = op == UnaryOp::add_scalar || op == UnaryOp::mul_scalar || op == UnaryOp::rsub_scalar;
+    LF_CHECK(op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::relu || scalar,
+             "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name, shape_str(x.shape()));
+    LF_CHECK(!scalar || (std::nearbyint(alpha) == alpha && std::abs(alpha) < 9.2e18),
+             "{}: i64 tensor with a non-integral scalar {}", name, alpha);
+  }
+  if (out.numel() == 0) return;
+  Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
+  auto s = make_strided<1>(name, x.shape(), {&x.strides()});
+  cuda::launch_unary(ktype(x.dtype()), cuda::kop(op), x.raw_data(), o.raw_data(), o.numel(), s, alpha);
+  if (!o.same(out)) copy(o, out);
+}
+
+void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  const char* name = cuda::op_name(op);
+  check_cuda(name, "a", a);
+  check_cuda(name, "b", b);
+  check_cuda(name, "out", out);
+  LF_CHECK(a.shape() == out.shape() && b.shape() == out.shape(),
+           "{}: inputs {} and {} must be expanded to the output shape {}", name, shape_str(a.shape()),
+           shape_str(b.shape()), shape_str(out.shape()));
+  const bool cmp = op == BinaryOp::eq || op == BinaryOp::gt || op == BinaryOp::lt;
+  LF_CHECK(a.dtype() == b.dtype() && (cmp || out.dtype() == a.dtype()), "{}: mixed dtypes {}, {} -> {}", name,
+           a.dtype(), b.dtype(), out.dtype());
+  if (a.dtype() == DType::i64) {
+    LF_CHECK(cmp || op == BinaryOp::add || op == BinaryOp::sub || op == BinaryOp::mul || op == BinaryOp::maximum ||
+                 op == BinaryOp::minimum,
+             "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name, shape_str(a.shape()));
+  }
+  if (out.numel() == 0) return;
+  Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
+  auto s = make_strided<2>(name, out.shape(), {&a.strides(), &b.strides()});
+  cuda::launch_binary(ktype(a.dtype()), cuda::kop(op), a.raw_data(), b.raw_data(), ktype(o.dtype()), o.raw_data(),
+                      o.numel(), s);
+  if (!o.same(out)) copy(o, out);
+}
+
+void CudaBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) {
+  check_cuda("masked_fill", "x", x);
+  check_cuda("masked_fill", "mask", mask);
+  check_cuda("masked_fill", "out", out);
+  LF_CHECK(x.shape() == out.shape() && mask.shape() == out.shape(),
+           "masked_fill: x {} and mask {} must be expanded to the output shape {}", shape_str(x.shape()),
+           shape_str(mask.shape()), shape_str(out.shape()));
+  LF_CHECK(x.dtype() == out.dtype(), "masked_fill: x dtype {} and output dtype {} differ", x.dtype(), out.dtype());
+  if (out.numel() == 0) return;
+  Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
+  auto s = make_strided<2>("masked_fill", out.shape(), {&x.strides(), &mask.strides()});
+  cuda::launch_masked_fill(ktype(x.dtype()), x.raw_data(), ktype(mask.dtype()), mask.raw_data(), value, o.raw_data(),
+                           o.numel(), s);
+  if (!o.same(out)) copy(o, out);
+}
+
+// ---- reduce ----
+
+void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out) {
+  const char* name = op == ReduceOp::sum ? "sum" : "max";
+  check_cuda(name, "x", x_in);
+  check_cuda(name, "out", out);
+  const int64_t rows = out.numel();
+  LF_CHECK(rows > 0 ? x_in.numel() % rows == 0 : x_in.numel() == 0, "{}: input {} does not split into {} rows", name,
+           shape_str(x_in.shape()), rows);
+  if (rows == 0) return;
+  const int64_t cols = x_in.numel() / rows;
+  cuda::check_output(name, "output", out, x_in.dtype(), rows);
+  Tensor x = cuda::contiguous_input(x_in);
+  cuda::launch_reduce_rows(ktype(x.dtype()), op == ReduceOp::sum ? cuda::KReduce::sum : cuda::KReduce::max,
+                           x.raw_data(), out.raw_data(), rows, cols);
+}
+
+// ---- gemm ----
+
+namespace {
+// A stored matrix with one row may carry any row stride (it is never used), but cuBLAS insists on
+// ld >= its number of columns (our row-major columns are its column-major rows); checks it otherwise.
+int64_t leading_dim(const char* which, int64_t ld, int64_t rows, int64_t cols) {
+  if (rows <= 1) return std::max<int64_t>({ld, cols, 1});
+  LF_CHECK(ld >= std::max<int64_t>(cols, 1), "gemm: {} has {} columns but row stride {}", which, cols, ld);
+  return ld;
+}
+}  // namespace
+
+void CudaBackend::gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+                       int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
+                       int64_t ldc, int64_t sc, int64_t batch) {
+  LF_CHECK(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemm: negative size m={} n={} k={} batch={}", m, n, k, batch);
+  LF_CHECK(is_floating(dtype), "gemm: expected a floating dtype (f32 or f64), got {}", dtype);
+  if (m == 0 || n == 0 || batch == 0) return;
+  LF_CHECK(batch == 1 || sc != 0, "gemm: a batch of {} products cannot all write one C (batch stride 0)", batch);
+  lda = leading_dim("A", lda, ta ? k : m, ta ? m : k);
+  ldb = leading_dim("B", ldb, tb ? n : k, tb ? k : n);
+  ldc = leading_dim("C", ldc, m, n);
+  cuda::launch_gemm(ktype(dtype), ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch,
+                    cuda_tf32());
+}
+
+}  // namespace lf

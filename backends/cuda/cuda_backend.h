@@ -1,0 +1,69 @@
+#pragma once
+// The CUDA backend: every primitive of backends/backend.h on one NVIDIA GPU (the current device, cuda:0),
+// for f32 and f64 (i64 where the CPU backend allows it), with the same dtype rules, error messages and
+// random numbers as the CPU backend (backends/cpu/cpu_backend.h).
+//
+// Where each primitive lives (kernels.h is the boundary between the two layers):
+//   cuda_backend.cpp      this class's memory and elementwise primitives, gemm; device count; transfers
+//   cuda_backend_nn.cpp   this class's softmax, layer_norm, cross_entropy, index_*, adamw
+//   cuda_glue.cpp         Tensor -> kernel arguments: checks, dtype mapping, strided descriptors
+//   copy_random.cu  elementwise.cu  reduce.cu  gemm.cu (cuBLAS)  softmax.cu  layernorm.cu
+//   cross_entropy.cu  index.cu  adamw.cu           the kernels
+//   cuda_allocator.cpp    cudaMalloc under lf::Allocator's cache and statistics
+//
+// Execution model: every kernel and copy runs on the default stream, in program order, so results are
+// ready for the next op without synchronisation, and memory freed to the allocator's cache can be reused
+// at once. The host waits for the GPU only where a value must come back: to(Device::cpu()), item(), the
+// bad-target count of cross_entropy and the index checks of index_select/index_add.
+// Compiled only when CMake enables CUDA (LF_WITH_CUDA); user code includes backends/cuda_options.h.
+#include "backends/backend.h"
+
+namespace lf {
+
+class CudaBackend final : public Backend {
+ public:
+  void copy(const Tensor& src, const Tensor& dst) override;
+  void fill(const Tensor& dst, double value) override;
+  void random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) override;
+
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) override;
+  void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
+  void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override;
+
+  void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+            int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc,
+            int64_t sc, int64_t batch) override;
+
+  void softmax(const Tensor& x, const Tensor& y, bool log) override;
+  void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
+  void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                  const Tensor& mean, const Tensor& rstd) override;
+  void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) override;
+  int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
+                        const Tensor& lse) override;
+  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse, int64_t ignore_index,
+                              double scale, const Tensor& dlogits) override;
+
+  void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
+                    int64_t inner) override;
+  void index_add(const Tensor& src, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
+                 int64_t inner) override;
+  void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) override;
+  void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) override;
+};
+
+// cuda_backend() and cuda_device_count() are declared in backends/backend.h.
+
+// Matrix products in f32 may use TF32 tensor cores (inputs rounded to 10 mantissa bits: ~1e-3 relative
+// error, several times faster). Off by default, so f32 results match the CPU's to ~1e-6.
+void set_cuda_tf32(bool on);
+bool cuda_tf32();
+
+// Transfers between host and GPU memory (cudaMemcpy; the host waits until the data has arrived).
+// Same shape and dtype on both sides; either side may be any strided view (a non-contiguous side is
+// staged through a contiguous copy on its own device). ops/convert.cpp's copy_across_devices uses these.
+void copy_to_device(const Tensor& src_cpu, const Tensor& dst_cuda);
+void copy_to_host(const Tensor& src_cuda, const Tensor& dst_cpu);
+
+}  // namespace lf

@@ -1,0 +1,115 @@
+#pragma once
+// Tensor: a cheap handle (shared pointer) to a TensorImpl, which is a strided view of shared Storage.
+//
+//   storage  ->  [ ........ raw bytes on a device ........ ]
+//   impl         offset, shape, strides, dtype  (a view: element (i,j) is at offset + i*strides[0] + j*strides[1])
+//                requires_grad, grad, grad_fn   (autograd's fields; see autograd/node.h)
+//
+// Views (reshape, transpose, slice, expand, ...) make a new TensorImpl over the same Storage.
+// Methods below that compute something (contiguous, reshape, item, backward, ...) are declared here so a
+// user can write `x.reshape({2, 3})`, and defined with the op they belong to in ops/ or autograd/.
+#include <initializer_list>
+#include <memory>
+#include <vector>
+
+#include "core/allocator.h"
+#include "core/dtype.h"
+#include "core/shape.h"
+
+namespace lf {
+
+struct Node;
+
+// A block of device memory, freed back to its allocator when the last view of it dies.
+struct Storage {
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+  Storage(size_t bytes, Device d);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+};
+
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // in elements
+  Shape shape, strides;
+  DType dtype = DType::f32;
+  // autograd
+  bool requires_grad = false;
+  std::shared_ptr<TensorImpl> grad;
+  std::shared_ptr<Node> grad_fn;  // null for leaves and for tensors outside the graph
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // Uninitialised memory; the factories in ops/creation.h fill it.
+  static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
+
+  // ---- metadata ----
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl_->shape; }
+  const Shape& strides() const { return impl_->strides; }
+  int64_t dim() const { return int64_t(impl_->shape.size()); }
+  int64_t size(int64_t d) const;  // negative d counts from the end
+  int64_t numel() const { return lf::numel(impl_->shape); }
+  DType dtype() const { return impl_->dtype; }
+  Device device() const { return impl_->storage->device; }
+  int64_t offset() const { return impl_->offset; }
+  bool is_contiguous() const;
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // Pointer to element 0 of this view (storage + offset). T must match dtype().
+  template <typename T> T* data() const {
+    LF_CHECK(dtype_of<T>() == dtype(), "data: tensor has dtype {}, asked for {}", dtype(), dtype_of<T>());
+    return static_cast<T*>(raw_data());
+  }
+  void* raw_data() const;
+
+  // A new view of the same storage with other shape/strides/offset (no autograd: ops/view.cpp records it).
+  Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
+
+  // ---- autograd (autograd/engine.cpp) ----
+  bool requires_grad() const { return impl_->requires_grad; }
+  Tensor& requires_grad_(bool on = true);
+  bool is_leaf() const { return impl_->grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
+  Tensor grad() const { return Tensor(impl_->grad); }
+  void set_grad(const Tensor& g) { impl_->grad = g.impl_; }
+  void zero_grad() { impl_->grad.reset(); }
+  // Backpropagates from this tensor. A non-scalar root needs an explicit `grad` of its shape.
+  void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
+  Tensor detach() const;  // same storage, outside the graph
+
+  // ---- conversion and element access (ops/convert.cpp) ----
+  Tensor contiguous() const;  // copies only when the view is not already row-major
+  Tensor clone() const;
+  Tensor to(DType dtype) const;
+  Tensor to(Device device) const;
+  double item() const;  // one-element tensor -> its value
+  double at(std::initializer_list<int64_t> index) const;
+  template <typename T> std::vector<T> to_vector() const;  // contiguous copy of the values on the CPU
+
+  // ---- views (ops/view.cpp): share storage, differentiable ----
+  Tensor reshape(const Shape& shape) const;  // view when the strides allow it, else a copy; one -1 dim inferred
+  Tensor view(const Shape& shape) const;     // like reshape, but refuses to copy
+  Tensor transpose(int64_t d0, int64_t d1) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor slice(int64_t dim, int64_t start, int64_t end, int64_t step = 1) const;
+  Tensor narrow(int64_t dim, int64_t start, int64_t length) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor squeeze(int64_t dim) const;
+  Tensor unsqueeze(int64_t dim) const;
+  Tensor flatten() const { return reshape({numel()}); }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+}  // namespace lf

@@ -1,0 +1,56 @@
+#include "nn/attention.h"
+
+#include <cmath>
+
+#include "ops/elementwise.h"
+#include "ops/functional.h"
+#include "ops/linalg.h"
+
+namespace lf {
+
+Tensor split_heads(const Tensor& x, int64_t heads) {
+  int64_t B = x.size(0), n = x.size(1), D = x.size(2);
+  return x.reshape({B, n, heads, D / heads}).transpose(1, 2);
+}
+
+Tensor merge_heads(const Tensor& x) {
+  int64_t B = x.size(0), h = x.size(1), n = x.size(2), dh = x.size(3);
+  return x.transpose(1, 2).reshape({B, n, h * dh});
+}
+
+Tensor key_mask_for(const char* op, const Tensor& mask, const Tensor& x) {
+  LF_CHECK(mask.dim() == 2 && mask.size(0) == x.size(0) && mask.size(1) == x.size(1),
+           "{}: key padding mask {} does not match input {}: expected [B, n] = [{},{}]", op,
+           shape_str(mask.shape()), shape_str(x.shape()), x.size(0), x.size(1));
+  LF_CHECK(mask.device() == x.device(), "{}: mask on {} but input on {}", op, mask.device(), x.device());
+  return mask.dtype() == x.dtype() ? mask : mask.to(x.dtype());
+}
+
+Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_pad) {
+  double scale = 1.0 / std::sqrt(double(q.size(-1)));
+  Tensor scores = mul(matmul(q, k.transpose(-1, -2)), scale);   // [B, h, n, m]
+  if (key_pad.defined()) scores = masked_fill(scores, key_pad, -1e30);
+  return matmul(softmax(scores, -1), v);                        // [B, h, n, dh]
+}
+
+MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_) : dim(dim_), heads(heads_) {
+  LF_CHECK(heads > 0 && dim % heads == 0, "MultiHeadSelfAttention: dim {} is not divisible by heads {}", dim,
+           heads);
+  qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim));
+  out = register_module("out", std::make_shared<Linear>(dim, dim));
+}
+
+Tensor MultiHeadSelfAttention::forward(const Tensor& x, const Tensor& mask, const Tensor&) const {
+  LF_CHECK(x.dim() == 3 && x.size(2) == dim, "MultiHeadSelfAttention: expected input [B, n, {}], got {}", dim,
+           shape_str(x.shape()));
+  int64_t B = x.size(0), n = x.size(1);
+  Tensor qkv_x = qkv->forward(x);  // [B, n, 3D]
+  Tensor q = split_heads(qkv_x.slice(2, 0, dim), heads);            // [B, h, n, dh]
+  Tensor k = split_heads(qkv_x.slice(2, dim, 2 * dim), heads);
+  Tensor v = split_heads(qkv_x.slice(2, 2 * dim, 3 * dim), heads);
+  Tensor key_pad;  // [B, 1, 1, n]: 1 on padded keys, broadcast over heads and queries
+  if (mask.defined()) key_pad = sub(1.0, key_mask_for("MultiHeadSelfAttention", mask, x)).reshape({B, 1, 1, n});
+  return out->forward(merge_heads(attend(q, k, v, key_pad)));
+}
+
+}  // namespace lf

@@ -1,0 +1,165 @@
+#include "nn/data_fashion_mnist.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+namespace lf {
+
+namespace {
+
+const char* kInstallHint = "install the Debian package with `apt-get install dataset-fashion-mnist`";
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const {
+    if (f) gzclose(f);
+  }
+};
+using GzFile = std::unique_ptr<gzFile_s, GzCloser>;
+
+// Reads up to n bytes; returns how many were read (< n only at the end of the data). Throws on a
+// decompression error, e.g. a corrupt or truncated gzip stream.
+size_t gz_read(gzFile f, void* dst, size_t n, const std::string& path) {
+  size_t done = 0;
+  while (done < n) {
+    unsigned chunk = unsigned(std::min<size_t>(n - done, size_t(1) << 30));
+    int got = gzread(f, static_cast<char*>(dst) + done, chunk);
+    if (got < 0) {
+      int code = 0;
+      const char* msg = gzerror(f, &code);
+      throw Error(fmt::format("fashion_mnist: {}: cannot decompress: {}", path, msg ? msg : "unknown error"));
+    }
+    if (got == 0) {
+      // zlib reports a stream cut short as end of input plus an error code, not as got < 0.
+      int code = 0;
+      const char* msg = gzerror(f, &code);
+      LF_CHECK(code == Z_OK || code == Z_STREAM_END, "fashion_mnist: {}: cannot decompress ({}); the file is "
+               "truncated or corrupt", path, msg ? msg : "unknown error");
+      break;
+    }
+    done += size_t(got);
+  }
+  return done;
+}
+
+uint32_t big_endian_u32(const unsigned char* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+}
+
+struct Idx {
+  std::vector<uint32_t> dims;
+  std::vector<uint8_t> data;
+};
+
+// One IDX file of unsigned bytes with the given magic number (2051 images: 3 dims, 2049 labels: 1 dim).
+Idx read_idx(const std::string& path, uint32_t magic, size_t ndims, const char* what) {
+  GzFile f(gzopen(path.c_str(), "rb"));  // also reads files that are not gzip-compressed, as they are
+  LF_CHECK(f, "fashion_mnist: cannot open {} ({})", path, kInstallHint);
+  gzbuffer(f.get(), 1 << 18);
+
+  unsigned char header[16];
+  size_t header_size = 4 + 4 * ndims;
+  size_t got = gz_read(f.get(), header, header_size, path);
+  LF_CHECK(got == header_size, "fashion_mnist: {}: truncated: {} header needs {} bytes, the file has {}", path,
+           what, header_size, got);
+  uint32_t m = big_endian_u32(header);
+  LF_CHECK(m == magic, "fashion_mnist: {}: magic number {} where an IDX {} file has {}", path, m, what, magic);
+
+  Idx idx;
+  size_t count = 1;
+  for (size_t d = 0; d < ndims; ++d) {
+    idx.dims.push_back(big_endian_u32(header + 4 + 4 * d));
+    count *= idx.dims.back();
+  }
+  LF_CHECK(count <= (size_t(1) << 32), "fashion_mnist: {}: implausible dimensions {}", path, fmt::join(idx.dims, "x"));
+  idx.data.resize(count);
+  got = gz_read(f.get(), idx.data.data(), count, path);
+  LF_CHECK(got == count, "fashion_mnist: {}: truncated: dimensions {} need {} bytes of {} after the header, the "
+           "file has {}", path, fmt::join(idx.dims, "x"), count, what, got);
+  // Reading past the end also makes zlib check the gzip trailer (CRC and length).
+  unsigned char extra;
+  LF_CHECK(gz_read(f.get(), &extra, 1, path) == 0, "fashion_mnist: {}: unexpected data after {} bytes of {}", path,
+           count, what);
+  return idx;
+}
+
+std::string pick(const std::string& dir, const std::string& name) {
+  std::string gz = dir + "/" + name + ".gz";
+  if (!std::filesystem::exists(gz) && std::filesystem::exists(dir + "/" + name)) return dir + "/" + name;
+  return gz;
+}
+
+}  // namespace
+
+FashionMnist load_fashion_mnist_files(const std::string& images_path, const std::string& labels_path) {
+  Idx img = read_idx(images_path, 2051, 3, "images");
+  Idx lab = read_idx(labels_path, 2049, 1, "labels");
+  const int64_t n = img.dims[0], rows = img.dims[1], cols = img.dims[2];
+  LF_CHECK(rows == 28 && cols == 28, "fashion_mnist: {}: images are {}x{}, expected 28x28", images_path, rows, cols);
+  LF_CHECK(int64_t(lab.dims[0]) == n, "fashion_mnist: {} has {} images but {} has {} labels", images_path, n,
+           labels_path, lab.dims[0]);
+
+  FashionMnist ds;
+  ds.images = Tensor::empty({n, rows, cols}, DType::f32);
+  float* px = ds.images.data<float>();
+  for (size_t i = 0; i < img.data.size(); ++i) px[i] = float(img.data[i]) * (1.0f / 255.0f);
+  ds.labels = Tensor::empty({n}, DType::i64);
+  int64_t* lb = ds.labels.data<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    LF_CHECK(lab.data[i] < kFashionMnistClasses, "fashion_mnist: {}: label {} at index {} is not a class 0..9",
+             labels_path, lab.data[i], i);
+    lb[i] = lab.data[i];
+  }
+  return ds;
+}
+
+FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir) {
+  LF_CHECK(split == "train" || split == "test", "fashion_mnist: split must be \"train\" or \"test\", got \"{}\"",
+           split);
+  LF_CHECK(std::filesystem::is_directory(dir), "fashion_mnist: directory {} not found ({})", dir, kInstallHint);
+  const std::string prefix = split == "train" ? "train" : "t10k";
+  return load_fashion_mnist_files(pick(dir, prefix + "-images-idx3-ubyte"), pick(dir, prefix + "-labels-idx1-ubyte"));
+}
+
+const std::array<std::string_view, 10>& fashion_mnist_classes() {
+  static const std::array<std::string_view, 10> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                         "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+static void check_images(const char* op, const Tensor& images) {
+  LF_CHECK(images.defined() && images.dim() == 3 && images.dtype() == DType::f32 && images.device().is_cpu() &&
+               images.is_contiguous(),
+           "{}: expected contiguous CPU f32 images [N, H, W], got {} {}", op,
+           images.defined() ? shape_str(images.shape()) : "undefined", images.defined() ? dtype_name(images.dtype()) : "");
+}
+
+Tensor pixel_sequence(const Tensor& images) {
+  check_images("pixel_sequence", images);
+  // Same bytes, new shape: [N, H, W] -> [N, H*W, 1].
+  return images.as_strided({images.size(0), images.size(1) * images.size(2), 1},
+                           {images.size(1) * images.size(2), 1, 1}, images.offset());
+}
+
+Tensor patch_sequence(const Tensor& images, int64_t patch) {
+  check_images("patch_sequence", images);
+  const int64_t N = images.size(0), H = images.size(1), W = images.size(2), P = patch;
+  LF_CHECK(P > 0 && H % P == 0 && W % P == 0, "patch_sequence: patch size {} must divide the image size {}x{}", P,
+           H, W);
+  const int64_t gh = H / P, gw = W / P;
+  Tensor out = Tensor::empty({N, gh * gw, P * P}, DType::f32);
+  const float* src = images.data<float>();
+  float* dst = out.data<float>();
+  // out[n, py*gw + px, dy*P + dx] = images[n, py*P + dy, px*P + dx]
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t py = 0; py < gh; ++py)
+      for (int64_t px = 0; px < gw; ++px)
+        for (int64_t dy = 0; dy < P; ++dy)
+          for (int64_t dx = 0; dx < P; ++dx)
+            *dst++ = src[(n * H + py * P + dy) * W + px * P + dx];
+  return out;
+}
+
+}  // namespace lf

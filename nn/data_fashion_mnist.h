@@ -1,0 +1,45 @@
+#pragma once
+// Fashion-MNIST (Xiao et al. 2017): 70,000 grey 28x28 images of clothing in 10 classes, 60,000 for training
+// and 10,000 for testing. Read from the IDX files of the Debian package dataset-fashion-mnist:
+//
+//   /usr/share/datasets/fashion-mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
+//
+// IDX layout (big-endian): u32 magic (2051 = images, 2049 = labels), u32 count, for images u32 rows and
+// u32 cols, then one unsigned byte per pixel (row-major) or per label.
+//
+// The classifier example feeds an image to the Linformer as a sequence: either its 784 pixels (n = 784,
+// one feature per position, where attention's n^2 cost starts to matter) or P x P patches as in ViT
+// (n = (28/P)^2 positions of P*P features).
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "core/tensor.h"
+
+namespace lf {
+
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+inline constexpr int64_t kFashionMnistClasses = 10;
+
+struct FashionMnist {
+  Tensor images;  // f32 [N, 28, 28], pixel / 255 in [0, 1], CPU
+  Tensor labels;  // i64 [N] in 0..9, CPU
+  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
+// split: "train" (60,000 images) or "test" (10,000). Looks for the .gz files in `dir`, or the same names
+// without .gz. Throws lf::Error naming the file for a missing, truncated or malformed file.
+FashionMnist load_fashion_mnist(const std::string& split, const std::string& dir = kFashionMnistDir);
+// The same from explicit paths (gzip-compressed or plain IDX).
+FashionMnist load_fashion_mnist_files(const std::string& images_path, const std::string& labels_path);
+
+// "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot".
+const std::array<std::string_view, 10>& fashion_mnist_classes();
+
+// images f32 [N, H, W] (contiguous, CPU) -> [N, H*W, 1]: one position per pixel.
+Tensor pixel_sequence(const Tensor& images);
+// images f32 [N, H, W] -> [N, (H/P)*(W/P), P*P]: non-overlapping P x P patches in row-major order, each
+// flattened row-major. P must divide H and W.
+Tensor patch_sequence(const Tensor& images, int64_t patch);
+
+}  // namespace lf

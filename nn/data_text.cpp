@@ -1,0 +1,253 @@
+#include "nn/data_text.h"
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace lf {
+
+namespace fs = std::filesystem;
+
+// ---- Rng: xoshiro256** (Blackman & Vigna), state filled by splitmix64 so any seed (even 0) is fine ----
+
+static uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+Rng::Rng(uint64_t seed) {
+  for (auto& w : s_) w = splitmix64(seed);
+}
+
+uint64_t Rng::next_u64() {
+  const uint64_t result = std::rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = std::rotl(s_[3], 45);
+  return result;
+}
+
+uint64_t Rng::below(uint64_t n) {
+  LF_CHECK(n > 0, "Rng::below: n must be positive");
+  // Reject the top partial copy of [0, n) so every value is equally likely.
+  const uint64_t threshold = (0 - n) % n;  // = 2^64 mod n
+  for (;;) {
+    uint64_t r = next_u64();
+    if (r >= threshold) return r % n;
+  }
+}
+
+double Rng::uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }
+
+void Rng::set_state(const State& s) {
+  LF_CHECK(s[0] | s[1] | s[2] | s[3], "Rng::set_state: the all-zero state is invalid for xoshiro256**");
+  s_ = s;
+}
+
+Tensor rng_state_to_tensor(const Rng::State& s) {
+  Tensor t = Tensor::empty({4}, DType::i64);
+  for (int i = 0; i < 4; ++i) t.data<int64_t>()[i] = std::bit_cast<int64_t>(s[i]);
+  return t;
+}
+
+Rng::State rng_state_from_tensor(const Tensor& t) {
+  LF_CHECK(t.defined() && t.dtype() == DType::i64 && t.shape() == Shape{4} && t.device().is_cpu() &&
+               t.is_contiguous(),
+           "rng_state_from_tensor: expected a contiguous CPU i64 tensor of shape [4], got {} {}",
+           t.defined() ? shape_str(t.shape()) : "undefined", t.defined() ? dtype_name(t.dtype()) : "");
+  Rng::State s;
+  for (int i = 0; i < 4; ++i) s[i] = std::bit_cast<uint64_t>(t.data<int64_t>()[i]);
+  return s;
+}
+
+// ---- TextCorpus ----
+
+static std::string read_file(const std::string& path, const char* who) {
+  std::ifstream in(path, std::ios::binary);
+  LF_CHECK(in, "{}: cannot open {}: {}", who, path, std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  LF_CHECK(!in.bad(), "{}: reading {} failed", who, path);
+  return ss.str();
+}
+
+static bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
+}
+
+TextCorpus TextCorpus::from_documents(std::vector<std::string> documents, std::string source) {
+  TextCorpus c;
+  c.docs_ = std::move(documents);
+  c.source_ = std::move(source);
+  return c;
+}
+
+TextCorpus TextCorpus::from_file(const std::string& path) {
+  LF_CHECK(fs::is_regular_file(path), "TextCorpus: {} is not a readable file", path);
+  std::string text = read_file(path, "TextCorpus");
+  LF_CHECK(!text.empty(), "TextCorpus: {} is empty", path);
+  return from_documents({std::move(text)}, path);
+}
+
+TextCorpus TextCorpus::from_fortunes(const std::string& dir) {
+  const std::string hint = "(install the fortune collection with `apt-get install fortunes`, or pass a text file)";
+  LF_CHECK(fs::is_directory(dir), "TextCorpus: fortunes directory {} not found {}", dir, hint);
+  // The plain-text fortune files: regular files, not the strfile indexes (*.dat) and not the *.u8 links.
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.is_symlink()) continue;
+    std::string ext = e.path().extension().string();
+    if (ext == ".dat" || ext == ".u8") continue;
+    files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());  // directory order is arbitrary; the corpus must not be
+
+  std::vector<std::string> docs;
+  for (const auto& p : files) {
+    std::string text = read_file(p.string(), "TextCorpus");
+    if (text.find('\0') != std::string::npos) continue;  // binary, not a fortune file
+    // Entries end at a line holding only "%". Each entry keeps its final '\n'.
+    std::string entry;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t eol = text.find('\n', pos);
+      size_t end = eol == std::string::npos ? text.size() : eol + 1;
+      std::string_view line(text.data() + pos, (eol == std::string::npos ? text.size() : eol) - pos);
+      if (line == "%" || line == "%\r") {
+        if (!blank(entry)) docs.push_back(std::move(entry));
+        entry.clear();
+      } else {
+        entry.append(text, pos, end - pos);
+      }
+      pos = end;
+    }
+    if (!blank(entry)) docs.push_back(std::move(entry));
+  }
+  LF_CHECK(!docs.empty(), "TextCorpus: no fortune entries found in {} {}", dir, hint);
+  return from_documents(std::move(docs), dir);
+}
+
+TextCorpus TextCorpus::load(const std::string& source) {
+  if (fs::is_directory(source)) return from_fortunes(source);
+  LF_CHECK(fs::exists(source), "TextCorpus: {} does not exist{}", source,
+           source == kFortunesDir ? " (install the fortune collection with `apt-get install fortunes`)" : "");
+  return from_file(source);
+}
+
+std::string TextCorpus::text() const {
+  std::string out;
+  out.reserve(size_t(size_bytes()));
+  for (size_t i = 0; i < docs_.size(); ++i) {
+    if (i) out += '\n';
+    out += docs_[i];
+  }
+  return out;
+}
+
+int64_t TextCorpus::size_bytes() const {
+  int64_t n = docs_.empty() ? 0 : int64_t(docs_.size()) - 1;
+  for (const auto& d : docs_) n += int64_t(d.size());
+  return n;
+}
+
+TextCorpus::Split TextCorpus::split(double valid_fraction) const {
+  LF_CHECK(valid_fraction >= 0 && valid_fraction < 1, "TextCorpus::split: valid_fraction must be in [0, 1), got {}",
+           valid_fraction);
+  Split s;
+  if (double(docs_.size()) * valid_fraction >= 1) {
+    // Document i goes to validation when the running count floor(i * f) steps up: evenly spaced picks.
+    std::string train, valid;
+    for (size_t i = 0; i < docs_.size(); ++i) {
+      bool to_valid = std::floor(double(i + 1) * valid_fraction) > std::floor(double(i) * valid_fraction);
+      std::string& dst = to_valid ? valid : train;
+      if (!dst.empty()) dst += '\n';
+      dst += docs_[i];
+    }
+    s.train = encode_bytes(train);
+    s.valid = encode_bytes(valid);
+  } else {
+    // Too few documents to pick whole ones: cut the text, the tail is validation.
+    std::string all = text();
+    size_t cut = size_t(std::llround(double(all.size()) * (1 - valid_fraction)));
+    s.train = encode_bytes(all.substr(0, cut));
+    s.valid = encode_bytes(all.substr(cut));
+  }
+  return s;
+}
+
+std::vector<int64_t> encode_bytes(const std::string& text) {
+  std::vector<int64_t> ids(text.size());
+  for (size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
+  return ids;
+}
+
+std::string decode_tokens(const int64_t* ids, int64_t n) {
+  std::string out;
+  out.reserve(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t t = ids[i];
+    if (t >= 0 && t < 256) out += char(t);
+    else if (t == kMaskToken) out += '_';
+    else if (t != kPadToken) out += '?';
+  }
+  return out;
+}
+
+// ---- MlmBatcher ----
+
+MlmBatcher::MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_size, uint64_t seed,
+                       double mask_prob)
+    : ids_(std::move(ids)), seq_len_(seq_len), batch_size_(batch_size), mask_prob_(mask_prob), rng_(seed) {
+  LF_CHECK(seq_len > 0 && batch_size > 0, "MlmBatcher: seq_len and batch_size must be positive, got {} and {}",
+           seq_len, batch_size);
+  LF_CHECK(mask_prob > 0 && mask_prob < 1, "MlmBatcher: mask_prob must be in (0, 1), got {}", mask_prob);
+  LF_CHECK(int64_t(ids_.size()) >= seq_len, "MlmBatcher: the text has {} tokens, fewer than seq_len {}",
+           ids_.size(), seq_len);
+  for (size_t i = 0; i < ids_.size(); ++i)
+    LF_CHECK(ids_[i] >= 0 && ids_[i] < 256, "MlmBatcher: token {} at position {} is not a byte (0..255)", ids_[i],
+             i);
+}
+
+MlmBatch MlmBatcher::next() {
+  const int64_t B = batch_size_, n = seq_len_;
+  Tensor input = Tensor::empty({B, n}, DType::i64), target = Tensor::empty({B, n}, DType::i64);
+  int64_t* in = input.data<int64_t>();
+  int64_t* tg = target.data<int64_t>();
+  const uint64_t starts = uint64_t(ids_.size()) - uint64_t(n) + 1;
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t* src = ids_.data() + rng_.below(starts);  // a random window [start, start + n)
+    int64_t* row_in = in + b * n;
+    int64_t* row_tg = tg + b * n;
+    // 80% MASK, 10% random byte, 10% the byte itself; the target is always the original byte.
+    auto corrupt = [&](int64_t j) {
+      row_tg[j] = src[j];
+      double r = rng_.uniform();
+      row_in[j] = r < 0.8 ? kMaskToken : r < 0.9 ? int64_t(rng_.below(256)) : src[j];
+    };
+    bool any = false;
+    for (int64_t j = 0; j < n; ++j) {
+      if (rng_.uniform() < mask_prob_) {
+        corrupt(j);
+        any = true;
+      } else {
+        row_in[j] = src[j];
+        row_tg[j] = kIgnoreIndex;
+      }
+    }
+    if (!any) corrupt(int64_t(rng_.below(uint64_t(n))));  // every row contributes to the loss
+  }
+  return {input, target};
+}
+
+}  // namespace lf

@@ -1,0 +1,31 @@
+#pragma once
+// The hyper-parameters of an encoder (and of the MaskedLM and SequenceClassifier built on it).
+#include <cstdint>
+#include <string_view>
+
+#include "nn/linformer_attention.h"
+
+namespace lf {
+
+enum class AttentionKind { standard, linformer };
+std::string_view attention_kind_name(AttentionKind k);    // "standard", "linformer"
+AttentionKind parse_attention_kind(std::string_view name);  // the reverse; throws lf::Error naming the choices
+
+struct EncoderConfig {
+  int64_t vocab = 256;      // token ids in [0, vocab); unused by a feature front
+  int64_t in_features = 0;  // > 0: inputs are features [B, n, in_features] projected by "proj" (no "tok")
+  int64_t dim = 128;        // model width D
+  int64_t depth = 4;        // number of EncoderBlocks
+  int64_t heads = 4;        // D must be divisible by heads
+  int64_t max_len = 512;    // n: rows of the positional embedding and of Linformer's E and F
+  int64_t k = 128;          // Linformer's projected length (unused by standard attention)
+  AttentionKind kind = AttentionKind::linformer;
+  Sharing sharing = Sharing::headwise;  // the torch twin's layout
+  double dropout = 0.0;                 // on the residual branches; active in train() mode only
+  bool tie_embeddings = false;          // MaskedLM: the output layer reuses tok.weight (no "head.weight")
+
+  // Throws lf::Error naming the first bad field and its value.
+  void validate() const;
+};
+
+}  // namespace lf

@@ -1,0 +1,24 @@
+#pragma once
+// Linear: y = x W^T + b, with W [out, in] and b [out] as in torch.nn.Linear (so checkpoints map 1:1).
+#include "nn/module.h"
+
+namespace lf {
+
+// x [..., in], weight [out, in], bias [out] (may be undefined) -> [..., out].
+// The transpose of W is a view that matmul hands to the GEMM as a flag; leading dims are folded into one
+// GEMM of [B*n, in] x [in, out] rather than B small ones.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+class Linear : public Module {
+ public:
+  // PyTorch's default init: kaiming_uniform(a = sqrt(5)) on W, which is U(-1/sqrt(in), 1/sqrt(in)), and the
+  // same bound for b.
+  Linear(int64_t in_features, int64_t out_features, bool bias = true);
+  Tensor forward(const Tensor& x) const { return linear(x, weight, bias); }
+
+  int64_t in_features, out_features;
+  Tensor weight;  // [out, in]
+  Tensor bias;    // [out], undefined when built without bias
+};
+
+}  // namespace lf

@@ -1,0 +1,102 @@
+#include "nn/linformer_attention.h"
+
+#include <cmath>
+
+#include "ops/creation.h"
+#include "ops/elementwise.h"
+#include "ops/linalg.h"
+
+namespace lf {
+
+std::string_view sharing_name(Sharing s) {
+  switch (s) {
+    case Sharing::none: return "none";
+    case Sharing::headwise: return "headwise";
+    case Sharing::kv: return "kv";
+    case Sharing::layerwise: return "layerwise";
+  }
+  return "?";
+}
+
+Sharing parse_sharing(std::string_view name) {
+  for (Sharing s : {Sharing::none, Sharing::headwise, Sharing::kv, Sharing::layerwise})
+    if (sharing_name(s) == name) return s;
+  throw Error(fmt::format("sharing: unknown mode '{}' (choose none, headwise, kv or layerwise)", name));
+}
+
+Tensor linformer_projection(const Shape& shape) {
+  double bound = 1.0 / std::sqrt(double(shape.back()));
+  return uniform(shape, -bound, bound);
+}
+
+LinformerSelfAttention::LinformerSelfAttention(int64_t dim_, int64_t heads_, int64_t max_len_, int64_t k_,
+                                               Sharing sharing_)
+    : dim(dim_), heads(heads_), max_len(max_len_), k(k_), sharing(sharing_) {
+  LF_CHECK(heads > 0 && dim % heads == 0, "LinformerSelfAttention: dim {} is not divisible by heads {}", dim,
+           heads);
+  LF_CHECK(max_len > 0 && k > 0, "LinformerSelfAttention: max_len {} and k {} must be positive", max_len, k);
+  qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim));
+  out = register_module("out", std::make_shared<Linear>(dim, dim));
+  switch (sharing) {
+    case Sharing::none:
+      E = register_parameter("E", linformer_projection({heads, max_len, k}));
+      F = register_parameter("F", linformer_projection({heads, max_len, k}));
+      break;
+    case Sharing::headwise:
+      E = register_parameter("E", linformer_projection({max_len, k}));
+      F = register_parameter("F", linformer_projection({max_len, k}));
+      break;
+    case Sharing::kv: E = F = register_parameter("E", linformer_projection({max_len, k})); break;
+    case Sharing::layerwise: break;  // the Encoder owns the one matrix
+  }
+}
+
+namespace {
+
+// Projects t [B, n, D] along the sequence axis with the first n rows of P, then splits heads -> [B, h, k, dh].
+Tensor project(const Tensor& P, const Tensor& t, int64_t heads) {
+  int64_t n = t.size(1);
+  if (P.dim() == 2) {
+    // One matrix for all heads: a single batched GEMM [k, n] x [B, n, D] -> [B, k, D]; the transpose and the
+    // row slice are views of P, and the batch dim broadcasts, so P is never copied.
+    Tensor Pn = P.slice(0, 0, n);  // [n, k]
+    return split_heads(matmul(Pn.transpose(0, 1), t), heads);
+  }
+  // One matrix per head: [h, k, n] x [B, h, n, dh] -> [B, h, k, dh], broadcasting over B.
+  Tensor Pn = P.slice(1, 0, n);  // [h, n, k]
+  return matmul(Pn.transpose(1, 2), split_heads(t, heads));
+}
+
+}  // namespace
+
+Tensor LinformerSelfAttention::forward(const Tensor& x, const Tensor& mask, const Tensor& shared_proj) const {
+  LF_CHECK(x.dim() == 3 && x.size(2) == dim, "LinformerSelfAttention: expected input [B, n, {}], got {}", dim,
+           shape_str(x.shape()));
+  int64_t B = x.size(0), n = x.size(1);
+  LF_CHECK(n <= max_len, "LinformerSelfAttention: sequence length {} exceeds max_len {} (the rows of E and F)", n,
+           max_len);
+  Tensor Ep = E, Fp = F;
+  if (sharing == Sharing::layerwise) {
+    LF_CHECK(shared_proj.defined() && shared_proj.dim() == 2 && shared_proj.size(0) >= n && shared_proj.size(1) == k,
+             "LinformerSelfAttention: layerwise sharing needs the Encoder's projection [>= {}, {}], got {}", n, k,
+             shared_proj.defined() ? shape_str(shared_proj.shape()) : "none");
+    Ep = Fp = shared_proj;
+  }
+
+  Tensor qkv_x = qkv->forward(x);  // [B, n, 3D]
+  Tensor q = qkv_x.slice(2, 0, dim);
+  Tensor keys = qkv_x.slice(2, dim, 2 * dim);
+  Tensor values = qkv_x.slice(2, 2 * dim, 3 * dim);
+  if (mask.defined()) {
+    // Zero the padded rows of K and V [B, n, D]: E^T K then sums over real positions only.
+    Tensor m = key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1});
+    keys = mul(keys, m);
+    values = mul(values, m);
+  }
+  Tensor kp = project(Ep, keys, heads);    // [B, h, k, dh]
+  Tensor vp = project(Fp, values, heads);  // [B, h, k, dh]
+  Tensor y = attend(split_heads(q, heads), kp, vp, Tensor());  // [B, h, n, dh]
+  return out->forward(merge_heads(y));
+}
+
+}  // namespace lf

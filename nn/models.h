@@ -1,0 +1,32 @@
+#pragma once
+// Complete models: an Encoder with a head. They derive from Encoder so the parameter names stay flat and
+// match the torch twin (shared/reference/torch_linformer.py) exactly: "tok.weight", "pos", "blocks.0.att.E",
+// ..., "ln.weight", "head.weight", "head.bias".
+#include <memory>
+
+#include "nn/encoder.h"
+#include "nn/heads.h"
+
+namespace lf {
+
+// Masked language model over token ids. cfg.in_features must be 0 (token front).
+class MaskedLM : public Encoder {
+ public:
+  explicit MaskedLM(const EncoderConfig& cfg);
+  // ids i64 [B, n], mask [B, n] or undefined -> logits [B, n, vocab]
+  Tensor forward(const Tensor& ids, const Tensor& mask = Tensor()) const;
+
+  std::shared_ptr<MaskedLMHead> head;
+};
+
+// Sequence classifier over token ids (cfg.in_features = 0) or per-position features (cfg.in_features = F,
+// e.g. the 28 pixels of an image row): mean-pooled hidden states -> logits [B, classes].
+class SequenceClassifier : public Encoder {
+ public:
+  SequenceClassifier(const EncoderConfig& cfg, int64_t classes);
+  Tensor forward(const Tensor& input, const Tensor& mask = Tensor()) const;
+
+  std::shared_ptr<ClassificationHead> head;
+};
+
+}  // namespace lf

@@ -1,0 +1,545 @@
+// The CPU backend's primitives (backends/cpu/), called directly through lf::cpu_backend() on small
+// hand-checkable inputs; tensors are built with Tensor::empty and filled through data<T>(), so these tests
+// do not depend on ops/.
+#include <cmath>
+#include <numeric>
+
+#include "backends/backend.h"
+#include "core/philox.h"
+#include "tests/support/helpers.h"
+
+using namespace lf;
+
+namespace {
+
+Backend& be() { return cpu_backend(); }
+
+template <typename T> Tensor make(const Shape& shape, const std::vector<double>& v) {
+  Tensor t = Tensor::empty(shape, dtype_of<T>());
+  REQUIRE(int64_t(v.size()) == t.numel());
+  T* p = t.data<T>();
+  for (size_t i = 0; i < v.size(); ++i) p[i] = T(v[i]);
+  return t;
+}
+Tensor f32(const Shape& shape, const std::vector<double>& v) { return make<float>(shape, v); }
+Tensor f64(const Shape& shape, const std::vector<double>& v) { return make<double>(shape, v); }
+Tensor i64(const Shape& shape, const std::vector<double>& v) { return make<int64_t>(shape, v); }
+
+// Values of any (strided) view in row-major order, as doubles.
+std::vector<double> vals(const Tensor& t) {
+  std::vector<double> out;
+  std::vector<int64_t> idx(t.dim(), 0);
+  for (int64_t n = 0; n < t.numel(); ++n) {
+    int64_t off = 0;
+    for (int64_t d = 0; d < t.dim(); ++d) off += idx[d] * t.strides()[d];
+    dispatch(t.dtype(), [&](auto tag) { out.push_back(double(static_cast<decltype(tag)*>(t.raw_data())[off])); });
+    for (int64_t d = t.dim() - 1; d >= 0; --d) {
+      if (++idx[d] < t.shape()[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+Tensor like(const Tensor& t, DType dt) { return Tensor::empty(t.shape(), dt); }
+Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype()); }
+// A transposed view of a 2-d tensor (strides swapped).
+Tensor tr(const Tensor& t) { return t.as_strided({t.shape()[1], t.shape()[0]}, {t.strides()[1], t.strides()[0]}, t.offset()); }
+// t expanded to `shape` (stride 0 on broadcast dims).
+Tensor bcast(const Tensor& t, const Shape& shape) {
+  return t.as_strided(shape, broadcast_strides(t.shape(), t.strides(), shape), t.offset());
+}
+std::vector<double> iota(int64_t n, double start = 0, double step = 1) {
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = start + step * double(i);
+  return v;
+}
+void check_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("element " << i << ": " << a[i] << " vs " << b[i]);
+    CHECK(std::abs(a[i] - b[i]) <= tol * (1 + std::abs(b[i])));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cpu copy: strided views, broadcasts and dtype conversion") {
+  Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor t = Tensor::empty({3, 2});
+  be().copy(tr(a), t);  // transposed source
+  CHECK(vals(t) == std::vector<double>{1, 4, 2, 5, 3, 6});
+  Tensor dt = Tensor::empty({3, 2}, DType::f64);
+  be().copy(a, tr(dt));  // strided destination, f32 -> f64
+  CHECK(vals(dt) == std::vector<double>{1, 4, 2, 5, 3, 6});
+  // f64 -> i64 truncates toward zero, i64 -> f32
+  Tensor r = f64({4}, {1.7, -1.7, 2.0, -0.2}), ri = Tensor::empty({4}, DType::i64);
+  be().copy(r, ri);
+  CHECK(vals(ri) == std::vector<double>{1, -1, 2, 0});
+  Tensor rf = Tensor::empty({4});
+  be().copy(ri, rf);
+  CHECK(vals(rf) == std::vector<double>{1, -1, 2, 0});
+  // broadcast source (a row repeated) and a slice with an offset
+  Tensor row = f32({3}, {7, 8, 9}), rep = Tensor::empty({2, 3});
+  be().copy(bcast(row, {2, 3}), rep);
+  CHECK(vals(rep) == std::vector<double>{7, 8, 9, 7, 8, 9});
+  Tensor col = Tensor::empty({2});
+  be().copy(a.as_strided({2}, {3}, 1), col);  // a[:, 1]
+  CHECK(vals(col) == std::vector<double>{2, 5});
+  // a large 3-d permuted copy runs in parallel and matches the naive loop
+  Tensor big = f32({40, 50, 30}, iota(60000)), perm = Tensor::empty({30, 40, 50});
+  be().copy(big.as_strided({30, 40, 50}, {1, 1500, 30}, 0), perm);
+  auto pv = vals(perm);
+  bool ok = true;
+  for (int64_t k = 0; k < 30; ++k)
+    for (int64_t i = 0; i < 40; ++i)
+      for (int64_t j = 0; j < 50; ++j) ok = ok && pv[(k * 40 + i) * 50 + j] == double(i * 1500 + j * 30 + k);
+  CHECK(ok);
+  CHECK_ERROR(be().copy(a, Tensor::empty({3, 2})), "copy", "[2,3]", "[3,2]");
+}
+
+TEST_CASE("cpu fill") {
+  Tensor a = Tensor::empty({5}), b = Tensor::empty({3}, DType::i64), c = Tensor::empty({2}, DType::f64);
+  be().fill(a, 2.5);
+  be().fill(b, -3);
+  be().fill(c, 0.125);
+  CHECK(vals(a) == std::vector<double>(5, 2.5));
+  CHECK(vals(b) == std::vector<double>(3, -3));
+  CHECK(vals(c) == std::vector<double>(2, 0.125));
+}
+
+TEST_CASE("cpu binary: broadcasts, comparisons, gradients") {
+  Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor out = like(a);
+  be().binary(BinaryOp::add, a, bcast(f32({3}, {10, 20, 30}), {2, 3}), out);  // row broadcast
+  CHECK(vals(out) == std::vector<double>{11, 22, 33, 14, 25, 36});
+  be().binary(BinaryOp::mul, a, bcast(f32({2, 1}, {2, 3}), {2, 3}), out);  // column broadcast
+  CHECK(vals(out) == std::vector<double>{2, 4, 6, 12, 15, 18});
+  be().binary(BinaryOp::sub, bcast(f32({}, {10}), {2, 3}), a, out);  // scalar on the left
+  CHECK(vals(out) == std::vector<double>{9, 8, 7, 6, 5, 4});
+  be().binary(BinaryOp::div, a, bcast(f32({}, {2}), {2, 3}), out);
+  CHECK(vals(out) == std::vector<double>{0.5, 1, 1.5, 2, 2.5, 3});
+  Tensor at = f32({3, 2}, {1, 4, 2, 5, 3, 6});  // tr(at) == a, a strided input
+  be().binary(BinaryOp::sub, tr(at), a, out);
+  CHECK(vals(out) == std::vector<double>(6, 0));
+  Tensor b = f32({2, 3}, {1, 0, 4, 4, 7, -1});
+  be().binary(BinaryOp::eq, a, b, out);
+  CHECK(vals(out) == std::vector<double>{1, 0, 0, 1, 0, 0});
+  be().binary(BinaryOp::gt, a, b, out);
+  CHECK(vals(out) == std::vector<double>{0, 1, 0, 0, 0, 1});
+  Tensor mask = like(a, DType::i64);  // comparisons may write another dtype
+  be().binary(BinaryOp::lt, a, b, mask);
+  CHECK(vals(mask) == std::vector<double>{0, 0, 1, 0, 1, 0});
+  be().binary(BinaryOp::maximum, a, b, out);
+  CHECK(vals(out) == std::vector<double>{1, 2, 4, 4, 7, 6});
+  be().binary(BinaryOp::minimum, a, b, out);
+  CHECK(vals(out) == std::vector<double>{1, 0, 3, 4, 5, -1});
+  be().binary(BinaryOp::pow, a, bcast(f32({}, {2}), {2, 3}), out);
+  CHECK(vals(out) == std::vector<double>{1, 4, 9, 16, 25, 36});
+  be().binary(BinaryOp::relu_grad, a, b, out);  // a where b > 0
+  CHECK(vals(out) == std::vector<double>{1, 0, 3, 4, 5, 0});
+  Tensor n = f32({2}, {NAN, 1}), m = Tensor::empty({2});
+  be().binary(BinaryOp::maximum, n, f32({2}, {0, NAN}), m);
+  CHECK(std::isnan(vals(m)[0]));
+  CHECK(std::isnan(vals(m)[1]));
+  // i64
+  Tensor ia = i64({3}, {1, -2, 3}), io = like(ia);
+  be().binary(BinaryOp::add, ia, i64({3}, {10, 20, 30}), io);
+  CHECK(vals(io) == std::vector<double>{11, 18, 33});
+  CHECK_ERROR(be().binary(BinaryOp::div, ia, ia, io), "div", "i64");
+  CHECK_ERROR(be().binary(BinaryOp::add, a, f64({2, 3}, iota(6)), out), "add", "f32", "f64");
+  // a large broadcast add (parallel path) equals the scalar loop
+  Tensor big = f32({300, 257}, iota(300 * 257, -5, 0.01)), bias = f32({257}, iota(257, 1, 0.5));
+  Tensor bo = like(big);
+  be().binary(BinaryOp::add, big, bcast(bias, {300, 257}), bo);
+  auto bv = vals(bo);
+  bool ok = true;
+  for (int64_t i = 0; i < 300; ++i)
+    for (int64_t j = 0; j < 257; ++j)
+      ok = ok && bv[i * 257 + j] == double(float(-5 + 0.01 * double(i * 257 + j)) + float(1 + 0.5 * double(j)));
+  CHECK(ok);
+}
+
+TEST_CASE("cpu GELU gradients match finite differences of GELU (f64 and f32)") {
+  for (auto [fwd, grad] : {std::pair{UnaryOp::gelu_erf, BinaryOp::gelu_erf_grad},
+                           std::pair{UnaryOp::gelu_tanh, BinaryOp::gelu_tanh_grad}}) {
+    std::vector<double> xs = iota(41, -5, 0.25);
+    const double h = 1e-6;
+    std::vector<double> xp(xs), xm(xs);
+    for (auto& v : xp) v += h;
+    for (auto& v : xm) v -= h;
+    Tensor yp = Tensor::empty({41}, DType::f64), ym = like(yp), g = like(yp);
+    be().unary(fwd, f64({41}, xp), yp, 0);
+    be().unary(fwd, f64({41}, xm), ym, 0);
+    be().binary(grad, f64({41}, std::vector<double>(41, 2.0)), f64({41}, xs), g);  // 2 * gelu'(x)
+    auto vp = vals(yp), vm = vals(ym), vg = vals(g);
+    for (int i = 0; i < 41; ++i) CHECK(vg[i] == Approx(2 * (vp[i] - vm[i]) / (2 * h)).margin(1e-7));
+    // f32 agrees with f64 to float precision
+    Tensor g32 = Tensor::empty({41}), y32 = Tensor::empty({41}), y64 = like(yp);
+    be().binary(grad, f32({41}, std::vector<double>(41, 2.0)), f32({41}, xs), g32);
+    check_close(vals(g32), vg, 2e-6);
+    be().unary(fwd, f32({41}, xs), y32, 0);
+    be().unary(fwd, f64({41}, xs), y64, 0);
+    check_close(vals(y32), vals(y64), 2e-6);
+  }
+  // the reference values: gelu_erf(1) = 0.5 (1 + erf(1/sqrt2)) = 0.841344746, gelu_tanh(1) = 0.841191990
+  Tensor y = Tensor::empty({2}, DType::f64);
+  be().unary(UnaryOp::gelu_erf, f64({2}, {1, -1}), y, 0);
+  check_close(vals(y), {0.8413447460685429, -0.15865525393145707}, 1e-12);
+  be().unary(UnaryOp::gelu_tanh, f64({2}, {1, -1}), y, 0);
+  check_close(vals(y), {0.8411919906082768, -0.15880800939172324}, 1e-12);
+}
+
+TEST_CASE("cpu unary ops, f32 against libm, scalars, i64") {
+  std::vector<double> xs = iota(2001, -20, 0.02);
+  Tensor x = f32({2001}, xs), y = like(x);
+  auto run = [&](UnaryOp op, double alpha = 0) {
+    be().unary(op, x, y, alpha);
+    return vals(y);
+  };
+  auto ref = [&](auto f) {
+    std::vector<double> r;
+    for (double v : xs) r.push_back(f(double(float(v))));
+    return r;
+  };
+  check_close(run(UnaryOp::exp), ref([](double v) { return std::exp(v); }), 1e-6);
+  check_close(run(UnaryOp::sigmoid), ref([](double v) { return 1 / (1 + std::exp(-v)); }), 1e-6);
+  check_close(run(UnaryOp::tanh), ref([](double v) { return std::tanh(v); }), 1e-6);
+  check_close(run(UnaryOp::gelu_erf), ref([](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); }),
+              1e-6);
+  check_close(run(UnaryOp::relu), ref([](double v) { return v > 0 ? v : 0; }), 0);
+  check_close(run(UnaryOp::abs), ref([](double v) { return std::abs(v); }), 0);
+  check_close(run(UnaryOp::neg), ref([](double v) { return -v; }), 0);
+  check_close(run(UnaryOp::add_scalar, 1.5), ref([](double v) { return v + 1.5; }), 1e-7);
+  check_close(run(UnaryOp::mul_scalar, -2), ref([](double v) { return v * -2; }), 0);
+  check_close(run(UnaryOp::rsub_scalar, 1), ref([](double v) { return 1 - v; }), 1e-7);
+  check_close(run(UnaryOp::pow_scalar, 2), ref([](double v) { return v * v; }), 1e-7);
+  Tensor p = f32({3}, {1, 4, 9}), q = like(p);
+  be().unary(UnaryOp::sqrt, p, q, 0);
+  CHECK(vals(q) == std::vector<double>{1, 2, 3});
+  be().unary(UnaryOp::rsqrt, p, q, 0);
+  check_close(vals(q), {1, 0.5, 1.0 / 3}, 1e-7);
+  be().unary(UnaryOp::log, p, q, 0);
+  check_close(vals(q), {0, std::log(4.0), std::log(9.0)}, 1e-7);
+  be().unary(UnaryOp::pow_scalar, p, q, 1.5);
+  check_close(vals(q), {1, 8, 27}, 1e-6);
+  be().unary(UnaryOp::rdiv_scalar, p, q, 2);
+  check_close(vals(q), {2, 0.5, 2.0 / 9}, 1e-7);
+  // exp at the edges of the float range
+  Tensor e = f32({5}, {-INFINITY, INFINITY, NAN, -200, 100}), eo = like(e);
+  be().unary(UnaryOp::exp, e, eo, 0);
+  auto ev = vals(eo);
+  CHECK(ev[0] == 0);
+  CHECK(std::isinf(ev[1]));
+  CHECK(std::isnan(ev[2]));
+  CHECK(ev[3] == 0);
+  CHECK(std::isinf(ev[4]));
+  // a strided input
+  Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6}), o = Tensor::empty({3, 2});
+  be().unary(UnaryOp::mul_scalar, tr(a), o, 10);
+  CHECK(vals(o) == std::vector<double>{10, 40, 20, 50, 30, 60});
+  Tensor n = i64({3}, {-1, 2, -3}), no = like(n);
+  be().unary(UnaryOp::abs, n, no, 0);
+  CHECK(vals(no) == std::vector<double>{1, 2, 3});
+  CHECK_ERROR(be().unary(UnaryOp::exp, n, no, 0), "exp", "i64");
+}
+
+TEST_CASE("cpu masked_fill with a broadcast mask of another dtype") {
+  Tensor x = f32({2, 3}, {1, 2, 3, 4, 5, 6}), out = like(x);
+  be().masked_fill(x, bcast(i64({3}, {0, 1, 0}), {2, 3}), -1e9, out);
+  CHECK(vals(out) == std::vector<double>{1, -1e9f, 3, 4, -1e9f, 6});
+  be().masked_fill(x, f64({2, 3}, {1, 0, 0, 0, 0, 1}), 0, out);
+  CHECK(vals(out) == std::vector<double>{0, 2, 3, 4, 5, 0});
+}
+
+TEST_CASE("cpu reduce: sum and max of rows") {
+  Tensor x = f32({2, 3}, {1, 5, 3, -4, -2, -8}), s = Tensor::empty({2});
+  be().reduce(ReduceOp::sum, x, s);
+  CHECK(vals(s) == std::vector<double>{9, -14});
+  be().reduce(ReduceOp::max, x, s);
+  CHECK(vals(s) == std::vector<double>{5, -2});
+  Tensor xi = i64({2, 2}, {3, 4, 5, -6}), si = Tensor::empty({2}, DType::i64);
+  be().reduce(ReduceOp::sum, xi, si);
+  CHECK(vals(si) == std::vector<double>{7, -1});
+  // one long row: split between threads; exact for a million ones, ~exact for 0.1s
+  Tensor ones = f32({1, 1000000}, std::vector<double>(1000000, 1.0)), one = Tensor::empty({1});
+  be().reduce(ReduceOp::sum, ones, one);
+  CHECK(vals(one)[0] == 1000000);
+  Tensor tenths = f32({1000000}, std::vector<double>(1000000, 0.1));
+  be().reduce(ReduceOp::sum, tenths, one);
+  CHECK(vals(one)[0] == Approx(100000).epsilon(1e-6));
+  be().reduce(ReduceOp::max, f32({4}, {1, NAN, 3, 2}), one);
+  CHECK(std::isnan(vals(one)[0]));
+  // many rows in parallel
+  Tensor rows = f32({5000, 20}, iota(100000)), rs = Tensor::empty({5000});
+  be().reduce(ReduceOp::max, rows, rs);
+  CHECK(vals(rs)[4321] == 4321 * 20 + 19);
+}
+
+namespace {
+
+// C[b] = A[b] @ B[b] naively, from row-major [batch, m, k] and [batch, k, n] values.
+std::vector<double> naive_mm(const std::vector<double>& a, const std::vector<double>& b, int64_t batch, int64_t m,
+                             int64_t n, int64_t k, bool a_shared = false, bool b_shared = false) {
+  std::vector<double> c(batch * m * n, 0);
+  for (int64_t z = 0; z < batch; ++z)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t p = 0; p < k; ++p)
+          c[(z * m + i) * n + j] += a[(a_shared ? 0 : z * m * k) + i * k + p] * b[(b_shared ? 0 : z * k * n) + p * n + j];
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("cpu gemm: transposes, alpha/beta, batches with stride 0") {
+  Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6}), b = f32({3, 2}, {7, 8, 9, 10, 11, 12}), c = Tensor::empty({2, 2});
+  be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0, c.raw_data(), 2, 0, 1);
+  CHECK(vals(c) == std::vector<double>{58, 64, 139, 154});
+  // the same product from stored transposes: A^T stored [3, 2], B^T stored [2, 3]
+  Tensor at = f32({3, 2}, {1, 4, 2, 5, 3, 6}), bt = f32({2, 3}, {7, 9, 11, 8, 10, 12});
+  be().gemm(DType::f32, true, true, 2, 2, 3, 1, at.raw_data(), 2, 0, bt.raw_data(), 3, 0, 0, c.raw_data(), 2, 0, 1);
+  CHECK(vals(c) == std::vector<double>{58, 64, 139, 154});
+  // alpha and beta: C = 2 A B + 1 C
+  be().gemm(DType::f32, false, true, 2, 2, 3, 2, a.raw_data(), 3, 0, bt.raw_data(), 3, 0, 1, c.raw_data(), 2, 0, 1);
+  CHECK(vals(c) == std::vector<double>{174, 192, 417, 462});
+  // k = 0: C = beta * C
+  be().gemm(DType::f32, false, false, 2, 2, 0, 1, a.raw_data(), 0, 0, b.raw_data(), 2, 0, 0.5, c.raw_data(), 2, 0, 1);
+  CHECK(vals(c) == std::vector<double>{87, 96, 208.5, 231});
+  // ld bigger than the row: the left 2 columns of a [2, 4] buffer
+  Tensor wide = f64({2, 4}, {1, 2, -1, -1, 3, 4, -1, -1}), eye = f64({2, 2}, {1, 0, 0, 1}), c64 = Tensor::empty({2, 2}, DType::f64);
+  be().gemm(DType::f64, false, false, 2, 2, 2, 1, wide.raw_data(), 4, 0, eye.raw_data(), 2, 0, 0, c64.raw_data(), 2, 0, 1);
+  CHECK(vals(c64) == std::vector<double>{1, 2, 3, 4});
+
+  // small batched products (parallel over the batch) with B shared (stride 0), and large ones (loop)
+  for (auto [batch, m, n, k] : {std::array<int64_t, 4>{16, 5, 7, 3}, std::array<int64_t, 4>{3, 70, 80, 90}}) {
+    auto av = iota(batch * m * k, -1, 0.01), bv = iota(k * n, 0.5, -0.003);
+    Tensor A = f64({batch, m, k}, av), B = f64({k, n}, bv), C = Tensor::empty({batch, m, n}, DType::f64);
+    be().gemm(DType::f64, false, false, m, n, k, 1, A.raw_data(), k, m * k, B.raw_data(), n, 0, 0, C.raw_data(), n,
+              m * n, batch);
+    check_close(vals(C), naive_mm(av, bv, batch, m, n, k, false, true), 1e-12);
+    Tensor A32 = f32({batch, m, k}, av), B32 = f32({k, n}, bv), C32 = Tensor::empty({batch, m, n});
+    be().gemm(DType::f32, false, false, m, n, k, 1, A32.raw_data(), k, m * k, B32.raw_data(), n, 0, 0,
+              C32.raw_data(), n, m * n, batch);
+    check_close(vals(C32), naive_mm(av, bv, batch, m, n, k, false, true), 1e-4);
+  }
+  CHECK_ERROR(be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0,
+                        c.raw_data(), 2, 0, 2),
+              "gemm", "batch stride 0");
+  CHECK_ERROR(be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 2, 0, b.raw_data(), 2, 0, 0,
+                        c.raw_data(), 2, 0, 1),
+              "gemm", "row stride 2");
+  CHECK_ERROR(be().gemm(DType::i64, false, false, 1, 1, 1, 1, a.raw_data(), 1, 0, b.raw_data(), 1, 0, 0,
+                        c.raw_data(), 1, 0, 1),
+              "gemm", "i64");
+}
+
+TEST_CASE("cpu softmax and log_softmax, forward and backward") {
+  Tensor x = f64({2, 3}, {1, 2, 3, 1000, 1000, 1000}), y = like(x), ly = like(x);
+  be().softmax(x, y, false);
+  be().softmax(x, ly, true);
+  double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
+  check_close(vals(y), {std::exp(1.0) / z, std::exp(2.0) / z, std::exp(3.0) / z, 1.0 / 3, 1.0 / 3, 1.0 / 3}, 1e-14);
+  check_close(vals(ly), {1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.0), -std::log(3.0),
+                         -std::log(3.0)}, 1e-14);
+  // f32 rows of a wider tensor sum to 1
+  Tensor w = f32({64, 100}, iota(6400, -30, 0.013)), wy = like(w);
+  be().softmax(w, wy, false);
+  auto wv = vals(wy);
+  for (int r = 0; r < 64; ++r) CHECK(std::accumulate(wv.begin() + r * 100, wv.begin() + (r + 1) * 100, 0.0) ==
+                                     Approx(1).epsilon(1e-6));
+  // backward: dx = y (dy - <dy, y>) and, for log-softmax, dx = dy - softmax * sum(dy)
+  Tensor dy = f64({2, 3}, {0.5, -1, 2, 1, 0, 0}), dx = like(x);
+  be().softmax_backward(y, dy, dx, false);
+  auto yv = vals(y), gv = vals(dy), dxv = vals(dx);
+  for (int r = 0; r < 2; ++r) {
+    double dot = 0;
+    for (int j = 0; j < 3; ++j) dot += gv[r * 3 + j] * yv[r * 3 + j];
+    for (int j = 0; j < 3; ++j) CHECK(dxv[r * 3 + j] == Approx(yv[r * 3 + j] * (gv[r * 3 + j] - dot)));
+  }
+  be().softmax_backward(ly, dy, dx, true);
+  dxv = vals(dx);
+  for (int r = 0; r < 2; ++r) {
+    double s = gv[r * 3] + gv[r * 3 + 1] + gv[r * 3 + 2];
+    for (int j = 0; j < 3; ++j) CHECK(dxv[r * 3 + j] == Approx(gv[r * 3 + j] - yv[r * 3 + j] * s));
+  }
+}
+
+TEST_CASE("cpu layer_norm: normalised rows, affine, backward against finite differences") {
+  const int64_t M = 3, C = 5;
+  std::vector<double> xs = {1, 2, 3, 4, 10, -1, 0.5, 2, 7, -3, 0.1, 0.2, 0.3, 0.4, 0.5};
+  Tensor x = f64({M, C}, xs), y = like(x), mean = Tensor::empty({M}, DType::f64), rstd = like(mean);
+  be().layer_norm(x, Tensor(), Tensor(), 1e-5, y, mean, rstd);
+  auto yv = vals(y);
+  for (int r = 0; r < M; ++r) {
+    double mu = 0, var = 0;
+    for (int j = 0; j < C; ++j) mu += yv[r * C + j] / C;
+    for (int j = 0; j < C; ++j) var += (yv[r * C + j] - mu) * (yv[r * C + j] - mu) / C;
+    CHECK(mu == Approx(0).margin(1e-12));
+    CHECK(var == Approx(1).epsilon(1e-3));  // var / (var + eps)
+  }
+  CHECK(vals(mean)[0] == Approx(4));
+  CHECK(vals(rstd)[0] == Approx(1 / std::sqrt(10.0 + 1e-5)));  // var of 1,2,3,4,10 is 10
+
+  Tensor w = f64({C}, {1, 2, 0.5, -1, 3}), b = f64({C}, {0, 1, 2, 3, 4}), yw = like(x);
+  be().layer_norm(x, w, b, 1e-5, yw, mean, rstd);
+  auto ywv = vals(yw), wv = vals(w), bv = vals(b);
+  for (int i = 0; i < M * C; ++i) CHECK(ywv[i] == Approx(yv[i] * wv[i % C] + bv[i % C]));
+
+  // L = sum(y * g) for a fixed g: compare dx, dw, db with central differences.
+  std::vector<double> g = iota(M * C, -1, 0.17);
+  auto loss = [&](const std::vector<double>& xv, const std::vector<double>& wv2, const std::vector<double>& bv2) {
+    Tensor yy = Tensor::empty({M, C}, DType::f64), mm = like(mean), rr = like(mean);
+    be().layer_norm(f64({M, C}, xv), f64({C}, wv2), f64({C}, bv2), 1e-5, yy, mm, rr);
+    auto v = vals(yy);
+    double l = 0;
+    for (int i = 0; i < M * C; ++i) l += v[i] * g[i];
+    return l;
+  };
+  Tensor dx = like(x), dw = like(w), db = like(b);
+  be().fill(dw, 99);  // overwritten, not accumulated into
+  be().layer_norm_backward(x, w, mean, rstd, f64({M, C}, g), dx, dw, db);
+  const double h = 1e-6;
+  auto num = [&](std::vector<double> v, int i, auto f) {
+    v[i] += h;
+    double lp = f(v);
+    v[i] -= 2 * h;
+    return (lp - f(v)) / (2 * h);
+  };
+  auto dxv = vals(dx), dwv = vals(dw), dbv = vals(db);
+  for (int i = 0; i < M * C; ++i)
+    CHECK(dxv[i] == Approx(num(xs, i, [&](auto& v) { return loss(v, wv, bv); })).margin(1e-6));
+  for (int j = 0; j < C; ++j) {
+    CHECK(dwv[j] == Approx(num(wv, j, [&](auto& v) { return loss(xs, v, bv); })).margin(1e-6));
+    CHECK(dbv[j] == Approx(num(bv, j, [&](auto& v) { return loss(xs, wv, v); })).margin(1e-6));
+  }
+  // many rows in f32 (per-thread partial sums of dw/db): db = column sums of dy
+  Tensor xb = f32({2000, 8}, iota(16000, -3, 0.001)), yb = like(xb), mb = Tensor::empty({2000}), rb = like(mb);
+  be().layer_norm(xb, Tensor(), Tensor(), 1e-5, yb, mb, rb);
+  Tensor dyb = f32({2000, 8}, std::vector<double>(16000, 0.5)), dxb = like(xb), dwb = Tensor::empty({8}),
+         dbb = Tensor::empty({8});
+  be().layer_norm_backward(xb, Tensor(), mb, rb, dyb, dxb, dwb, dbb);
+  for (double v : vals(dbb)) CHECK(v == Approx(1000));
+  for (double v : vals(dxb)) CHECK(v == Approx(0).margin(1e-4));  // a constant dy has no effect on xhat
+}
+
+TEST_CASE("cpu cross_entropy: hand values, ignore_index, bad targets, backward") {
+  Tensor logits = f64({3, 3}, {1, 2, 3, 0, 0, 0, 5, 1, -1}), target = i64({3}, {2, -100, 0});
+  Tensor loss = Tensor::empty({3}, DType::f64), lse = like(loss);
+  CHECK(be().cross_entropy(logits, target, -100, loss, lse) == 0);
+  double lse0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
+  double lse2 = std::log(std::exp(5.0) + std::exp(1.0) + std::exp(-1.0));
+  check_close(vals(lse), {lse0, std::log(3.0), lse2}, 1e-14);
+  check_close(vals(loss), {lse0 - 3, 0, lse2 - 5}, 1e-14);  // 0.40760596, ignored, 0.02058...
+  Tensor dl = like(logits);
+  be().cross_entropy_backward(logits, target, lse, -100, 0.5, dl);
+  auto d = vals(dl);
+  check_close({d[0], d[1], d[2]}, {0.5 * std::exp(1 - lse0), 0.5 * std::exp(2 - lse0), 0.5 * (std::exp(3 - lse0) - 1)},
+              1e-14);
+  check_close({d[3], d[4], d[5]}, {0, 0, 0}, 0);
+  CHECK(d[6] == Approx(0.5 * (std::exp(5 - lse2) - 1)));
+  // targets outside [0, C) are counted
+  Tensor bad = i64({3}, {3, -1, 1});
+  CHECK(be().cross_entropy(logits, bad, -100, loss, lse) == 2);
+  // f32, large logits: no overflow
+  Tensor big = f32({1, 2}, {1000, 0}), l32 = Tensor::empty({1}), s32 = Tensor::empty({1});
+  CHECK(be().cross_entropy(big, i64({1}, {1}), -100, l32, s32) == 0);
+  CHECK(vals(l32)[0] == Approx(1000));
+}
+
+TEST_CASE("cpu index_select and index_add with repeated indices") {
+  // x [outer=2, n=3, inner=2]
+  Tensor x = f32({2, 3, 2}, iota(12)), idx = i64({4}, {2, 0, 2, 1}), out = Tensor::empty({2, 4, 2});
+  be().index_select(x, idx, out, 2, 3, 2);
+  CHECK(vals(out) == std::vector<double>{4, 5, 0, 1, 4, 5, 2, 3, 10, 11, 6, 7, 10, 11, 8, 9});
+  Tensor acc = Tensor::empty({2, 3, 2});
+  be().fill(acc, 0);
+  be().index_add(f32({2, 4, 2}, std::vector<double>(16, 1.0)), idx, acc, 2, 3, 2);
+  CHECK(vals(acc) == std::vector<double>{1, 1, 1, 1, 2, 2, 1, 1, 1, 1, 2, 2});  // row 2 was picked twice
+  CHECK_ERROR(be().index_select(x, i64({2}, {0, 3}), Tensor::empty({2, 2, 2}), 2, 3, 2), "index_select", "3",
+              "size 3");
+  // embedding-like: outer = 1, many repeated ids; every parallel strategy against the serial sum
+  for (int64_t inner : {int64_t(1), int64_t(8), int64_t(300)}) {
+    const int64_t n = 50, count = 4000;
+    std::vector<double> ids(count);
+    for (int64_t i = 0; i < count; ++i) ids[i] = double((i * 7) % n);
+    std::vector<double> src = iota(count * inner, 0, 0.001), expect(n * inner, 0.0);
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t c = 0; c < inner; ++c) expect[int64_t(ids[i]) * inner + c] += src[i * inner + c];
+    Tensor o = f64({n, inner}, std::vector<double>(n * inner, 0.0));
+    be().index_add(f64({count, inner}, src), i64({count}, ids), o, 1, n, inner);
+    check_close(vals(o), expect, 1e-12);
+  }
+  // outer > threads
+  Tensor o2 = f64({64, 2, 300}, std::vector<double>(64 * 600, 0.0));
+  be().index_add(f64({64, 3, 300}, std::vector<double>(64 * 900, 1.0)), i64({3}, {1, 1, 0}), o2, 64, 2, 300);
+  auto v2 = vals(o2);
+  CHECK(v2[0] == 1);
+  CHECK(v2[300] == 2);
+  CHECK(v2[64 * 600 - 1] == 2);
+}
+
+TEST_CASE("cpu random: reproducible, Philox-exact, roughly distributed") {
+  const int64_t n = 100000;
+  GeneratorState at{1234, 8};
+  Tensor u = Tensor::empty({n}), u2 = Tensor::empty({n});
+  be().random(u, RandomKind::uniform, 0, 1, at);
+  be().random(u2, RandomKind::uniform, 0, 1, at);
+  auto uv = vals(u);
+  CHECK(uv == vals(u2));
+  bool exact = true;
+  for (int64_t i = 0; i < n; i += 997) exact = exact && uv[i] == double(uniform01(philox_at(1234, 8, i)));
+  CHECK(exact);
+  // element i at offset o is element 0 at offset o + i (also for offsets that are not multiples of 4)
+  Tensor one = Tensor::empty({3});
+  be().random(one, RandomKind::uniform, 0, 1, GeneratorState{1234, 8 + 4321});
+  CHECK(vals(one) == std::vector<double>{uv[4321], uv[4322], uv[4323]});
+  double mean = std::accumulate(uv.begin(), uv.end(), 0.0) / n;
+  CHECK(mean == Approx(0.5).margin(0.01));
+  CHECK(*std::min_element(uv.begin(), uv.end()) >= 0);
+  CHECK(*std::max_element(uv.begin(), uv.end()) < 1);
+  Tensor other = Tensor::empty({n});
+  be().random(other, RandomKind::uniform, 0, 1, GeneratorState{1235, 8});
+  CHECK(vals(other) != uv);
+
+  Tensor z = Tensor::empty({n}, DType::f64);
+  be().random(z, RandomKind::normal, 1, 2, at);  // N(1, 2^2)
+  auto zv = vals(z);
+  double m = std::accumulate(zv.begin(), zv.end(), 0.0) / n, var = 0;
+  for (double v : zv) var += (v - m) * (v - m) / n;
+  CHECK(m == Approx(1).margin(0.03));
+  CHECK(std::sqrt(var) == Approx(2).margin(0.03));
+  CHECK(zv[5] == 1 + 2 * double(normal_at(1234, 8, 5)));
+
+  Tensor keep = Tensor::empty({n});
+  be().random(keep, RandomKind::bernoulli, 0.75, 1 / 0.75, at);
+  int64_t kept = 0;
+  bool values_ok = true;
+  auto kv = vals(keep);
+  for (int64_t i = 0; i < n; ++i) {
+    kept += kv[i] != 0;
+    values_ok = values_ok && (kv[i] == 0 || kv[i] == double(float(1 / 0.75)));
+    values_ok = values_ok && ((kv[i] != 0) == (uv[i] < 0.75));  // same stream as the uniforms
+  }
+  CHECK(values_ok);
+  CHECK(double(kept) / n == Approx(0.75).margin(0.01));
+}
+
+TEST_CASE("cpu adamw: one step against a hand computation") {
+  Tensor p = f64({3}, {1, -2, 0.5}), g = f64({3}, {0.1, 0.2, -0.3}), m = f64({3}, {0, 0.01, 0.02}),
+         v = f64({3}, {0, 0.001, 0.002});
+  AdamWHyper h{0.01, 0.9, 0.999, 1e-8, 0.1, 2};
+  Tensor p32 = f32({3}, vals(p)), g32 = f32({3}, vals(g)), m32 = f32({3}, vals(m)), v32 = f32({3}, vals(v));
+  auto pv = vals(p), gv = vals(g), mv = vals(m), vv = vals(v);
+  be().adamw({AdamWSlot{p, g, m, v}, AdamWSlot{p32, g32, m32, v32}}, h);
+  for (int i = 0; i < 3; ++i) {
+    double mi = 0.9 * mv[i] + 0.1 * gv[i], vi = 0.999 * vv[i] + 0.001 * gv[i] * gv[i];
+    double pi = pv[i] * (1 - 0.01 * 0.1);
+    pi -= 0.01 * (mi / (1 - 0.81)) / (std::sqrt(vi / (1 - 0.998001)) + 1e-8);
+    CHECK(vals(m)[i] == Approx(mi).epsilon(1e-12));
+    CHECK(vals(v)[i] == Approx(vi).epsilon(1e-12));
+    CHECK(vals(p)[i] == Approx(pi).epsilon(1e-12));
+    CHECK(vals(p32)[i] == Approx(pi).epsilon(1e-6));
+  }
+  CHECK_ERROR(be().adamw({AdamWSlot{p, g32, m, v}}, h), "adamw", "f32");
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs missing packages, then builds and runs the suite twice:
+#   build/       Release, with the CUDA backend compiled when nvcc is found (its tests skip without a GPU)
+#   build-asan/  -fsanitize=address,undefined, CPU only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+jobs=$(nproc)
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+echo "== Release build and tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLF_CUDA=AUTO >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=ON -DLF_CUDA=OFF -DLF_NATIVE=OFF \
+  -DLF_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j"$jobs"
