@@ -60,12 +60,14 @@ Idx read_idx(const std::string& path, uint32_t magic, size_t ndims, const char* 
   gzbuffer(f.get(), 1 << 18);
 
   unsigned char header[16];
-  size_t header_size = 4 + 4 * ndims;
-  size_t got = gz_read(f.get(), header, header_size, path);
-  LF_CHECK(got == header_size, "fashion_mnist: {}: truncated: {} header needs {} bytes, the file has {}", path,
-           what, header_size, got);
+  size_t got = gz_read(f.get(), header, 4, path);
+  LF_CHECK(got == 4, "fashion_mnist: {}: truncated: the file has {} bytes, not even the 4-byte magic number", path,
+           got);
   uint32_t m = big_endian_u32(header);
   LF_CHECK(m == magic, "fashion_mnist: {}: magic number {} where an IDX {} file has {}", path, m, what, magic);
+  got = gz_read(f.get(), header + 4, 4 * ndims, path);
+  LF_CHECK(got == 4 * ndims, "fashion_mnist: {}: truncated: the {} header needs {} dimensions, the file has {} "
+           "bytes of them", path, what, ndims, got);
 
   Idx idx;
   size_t count = 1;

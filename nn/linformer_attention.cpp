@@ -62,9 +62,14 @@ Tensor project(const Tensor& P, const Tensor& t, int64_t heads) {
     Tensor Pn = P.slice(0, 0, n);  // [n, k]
     return split_heads(matmul(Pn.transpose(0, 1), t), heads);
   }
-  // One matrix per head: [h, k, n] x [B, h, n, dh] -> [B, h, k, dh], broadcasting over B.
+  // One matrix per head. Broadcasting P over the batch would make the GEMM read a copy of P per batch entry;
+  // instead fold the batch into the columns: t [B, n, D] -> [h, n, B*dh] (one copy of t), then one GEMM per
+  // head [k, n] x [n, B*dh] -> [h, k, B*dh], and a view back to [B, h, k, dh].
+  int64_t B = t.size(0), dh = t.size(2) / heads;
   Tensor Pn = P.slice(1, 0, n);  // [h, n, k]
-  return matmul(Pn.transpose(1, 2), split_heads(t, heads));
+  Tensor cols = t.reshape({B, n, heads, dh}).permute({2, 1, 0, 3}).reshape({heads, n, B * dh});
+  Tensor r = matmul(Pn.transpose(1, 2), cols);                       // [h, k, B*dh]
+  return r.reshape({heads, P.size(2), B, dh}).permute({2, 0, 1, 3});  // [B, h, k, dh]
 }
 
 }  // namespace

@@ -267,7 +267,7 @@ TEST_CASE("cpu reduce: sum and max of rows") {
   CHECK(vals(one)[0] == 1000000);
   Tensor tenths = f32({1000000}, std::vector<double>(1000000, 0.1));
   be().reduce(ReduceOp::sum, tenths, one);
-  CHECK(vals(one)[0] == Approx(100000).epsilon(1e-6));
+  CHECK(vals(one)[0] == Approx(100000).epsilon(1e-7));
   be().reduce(ReduceOp::max, f32({4}, {1, NAN, 3, 2}), one);
   CHECK(std::isnan(vals(one)[0]));
   // many rows in parallel
@@ -341,7 +341,7 @@ TEST_CASE("cpu softmax and log_softmax, forward and backward") {
   double z = std::exp(1.0) + std::exp(2.0) + std::exp(3.0);
   check_close(vals(y), {std::exp(1.0) / z, std::exp(2.0) / z, std::exp(3.0) / z, 1.0 / 3, 1.0 / 3, 1.0 / 3}, 1e-14);
   check_close(vals(ly), {1 - std::log(z), 2 - std::log(z), 3 - std::log(z), -std::log(3.0), -std::log(3.0),
-                         -std::log(3.0)}, 1e-14);
+                         -std::log(3.0)}, 1e-12);
   // f32 rows of a wider tensor sum to 1
   Tensor w = f32({64, 100}, iota(6400, -30, 0.013)), wy = like(w);
   be().softmax(w, wy, false);
@@ -414,7 +414,9 @@ TEST_CASE("cpu layer_norm: normalised rows, affine, backward against finite diff
     CHECK(dbv[j] == Approx(num(bv, j, [&](auto& v) { return loss(xs, wv, v); })).margin(1e-6));
   }
   // many rows in f32 (per-thread partial sums of dw/db): db = column sums of dy
-  Tensor xb = f32({2000, 8}, iota(16000, -3, 0.001)), yb = like(xb), mb = Tensor::empty({2000}), rb = like(mb);
+  std::vector<double> xbv(16000);
+  for (int i = 0; i < 16000; ++i) xbv[i] = std::sin(0.7 * i);
+  Tensor xb = f32({2000, 8}, xbv), yb = like(xb), mb = Tensor::empty({2000}), rb = like(mb);
   be().layer_norm(xb, Tensor(), Tensor(), 1e-5, yb, mb, rb);
   Tensor dyb = f32({2000, 8}, std::vector<double>(16000, 0.5)), dxb = like(xb), dwb = Tensor::empty({8}),
          dbb = Tensor::empty({8});

@@ -224,10 +224,10 @@ TEST_CASE("a 1-block Linformer learns to reverse a small batch of sequences") {
   Tensor targets = from_vector(tv, {B * n});
 
   AdamW opt(m.named_parameters(), 0.0, 0.9, 0.999, 1e-8, 0.0);
-  LRSchedule schedule(1e-2, 10, 150, Decay::cosine, 1e-3);
+  LRSchedule schedule(1e-2, 10, 80, Decay::cosine, 1e-3);
   auto start = std::chrono::steady_clock::now();
   double first = 0, last = 0;
-  for (int step = 0; step < 150; ++step) {
+  for (int step = 0; step < 80; ++step) {
     opt.zero_grad();
     Tensor loss = cross_entropy(m.forward(ids).reshape({B * n, 12}), targets);
     loss.backward();
@@ -239,6 +239,6 @@ TEST_CASE("a 1-block Linformer learns to reverse a small batch of sequences") {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   INFO("loss " << first << " -> " << last << " in " << seconds << " s");
   CHECK(first == Approx(std::log(12.0)).margin(0.6));
-  CHECK(last < 0.25 * first);
-  CHECK(opt.step_count() == 150);
+  CHECK(last < 0.1 * first);
+  CHECK(opt.step_count() == 80);
 }

@@ -5,6 +5,7 @@
 
 #include "backends/backend.h"
 #include "nn/models.h"
+#include "nn/optim.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;
@@ -349,4 +350,42 @@ TEST_CASE("SequenceClassifier over features: proj front, logits per sequence") {
   EncoderConfig bad = tiny_config();
   bad.heads = 3;
   CHECK_ERROR(MaskedLM(bad), "dim 8 is not divisible by heads 3");
+}
+
+TEST_CASE("to(cuda) moves parameters in place; outputs and an AdamW step match the CPU (skipped without a GPU)") {
+  if (!cuda_available()) {
+    SUCCEED("no GPU");
+    return;
+  }
+  Device gpu_dev = Device::cuda(0);
+  manual_seed(15);
+  MaskedLM cpu(tiny_config());
+  manual_seed(15);
+  MaskedLM gpu(tiny_config());
+  Tensor w = gpu.tok->weight;  // a handle taken before the move
+  gpu.to(gpu_dev);
+  CHECK(w.device() == gpu_dev);
+  CHECK(gpu.named_parameters().size() == cpu.named_parameters().size());
+  Tensor ids = randint(0, 11, {2, 6});
+  Tensor mask = from_vector(std::vector<float>{1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1}, {2, 6});
+  Tensor yc = cpu.forward(ids, mask), yg = gpu.forward(ids.to(gpu_dev), mask.to(gpu_dev));
+  CHECK(yg.device() == gpu_dev);
+  CHECK(all_close(yg, yc, 1e-4, 1e-4));
+
+  // eps 1e-3 keeps the update continuous in g (with eps 1e-8 it is about lr * sign(g), and a gradient near
+  // zero could take either sign on the two devices).
+  AdamW oc(cpu.named_parameters(), 1e-2, 0.9, 0.999, 1e-3), og(gpu.named_parameters(), 1e-2, 0.9, 0.999, 1e-3);
+  CHECK(og.state()[0].second.device() == gpu_dev);
+  sum(mul(yc, yc)).backward();
+  sum(mul(yg, yg)).backward();
+  oc.step();
+  og.step();
+  auto pc = cpu.named_parameters(), pg = gpu.named_parameters();
+  for (size_t i = 0; i < pc.size(); ++i) {
+    INFO(pc[i].first);
+    CHECK(all_close(pg[i].second, pc[i].second, 1e-4, 1e-4));
+  }
+  gpu.to(Device::cpu());
+  CHECK(w.device().is_cpu());
+  CHECK(max_abs_diff(w, cpu.tok->weight) < 1e-4);
 }

@@ -33,10 +33,10 @@ void gemm1(double alpha, double beta, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, in
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// A stored matrix with one row may carry any row stride (it is never used), but cblas insists on
-// ld >= number of columns; checks the stride otherwise.
+// A stored matrix with one row, or no columns, may carry any row stride (it is never used; a contiguous
+// [m, 0] tensor has stride 0), but cblas insists on ld >= max(1, columns); checks the stride otherwise.
 int64_t leading_dim(const char* which, int64_t ld, int64_t rows, int64_t cols) {
-  if (rows <= 1) return std::max<int64_t>({ld, cols, 1});
+  if (rows <= 1 || cols == 0) return std::max<int64_t>({ld, cols, 1});
   LF_CHECK(ld >= std::max<int64_t>(cols, 1), "gemm: {} has {} columns but row stride {}", which, cols, ld);
   return ld;
 }
