@@ -90,16 +90,21 @@ Tensor LinformerSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
 
   Tensor qkv_x = qkv->forward(x);  // [B, n, 3D]
   Tensor q = qkv_x.slice(2, 0, dim);
-  Tensor keys = qkv_x.slice(2, dim, 2 * dim);
-  Tensor values = qkv_x.slice(2, 2 * dim, 3 * dim);
+  Tensor kv = qkv_x.slice(2, dim, 3 * dim);  // [B, n, 2D]: K and V side by side
   if (mask.defined()) {
-    // Zero the padded rows of K and V [B, n, D]: E^T K then sums over real positions only.
-    Tensor m = key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1});
-    keys = mul(keys, m);
-    values = mul(values, m);
+    // Zero the padded rows of K and V: E^T K then sums over real positions only.
+    kv = mul(kv, key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1}));
   }
-  Tensor kp = project(Ep, keys, heads);    // [B, h, k, dh]
-  Tensor vp = project(Fp, values, heads);  // [B, h, k, dh]
+  Tensor kp, vp;  // [B, h, k, dh]
+  if (Ep.same(Fp)) {
+    // kv and layerwise sharing (E = F): project K and V together, one GEMM [k, n] x [B, n, 2D] -> [B, k, 2D].
+    Tensor both = matmul(Ep.slice(0, 0, n).transpose(0, 1), kv);
+    kp = split_heads(both.slice(2, 0, dim), heads);
+    vp = split_heads(both.slice(2, dim, 2 * dim), heads);
+  } else {
+    kp = project(Ep, kv.slice(2, 0, dim), heads);
+    vp = project(Fp, kv.slice(2, dim, 2 * dim), heads);
+  }
   Tensor y = attend(split_heads(q, heads), kp, vp, Tensor());  // [B, h, n, dh]
   return out->forward(merge_heads(y));
 }

@@ -31,6 +31,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 // GELU: x * Phi(x) with the exact erf form, or the tanh approximation when `approximate_tanh`.
 Tensor gelu(const Tensor& x, bool approximate_tanh = false);
+// softplus(x) = log(1 + exp(x)), computed stably (ops/softplus.cpp; the example of docs/adding-an-op.md).
+Tensor softplus(const Tensor& x);
 
 // Comparisons (not differentiable): 1 where true, 0 elsewhere, in a's dtype.
 Tensor eq(const Tensor& a, const Tensor& b);

@@ -33,7 +33,10 @@ std::string CsvWriter::quote(const std::string& field) {
 
 static std::string join_header(const std::vector<std::string>& header) {
   std::string line;
-  for (size_t i = 0; i < header.size(); ++i) line += (i ? "," : "") + CsvWriter::quote(header[i]);
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (i) line += ',';
+    line += CsvWriter::quote(header[i]);
+  }
   return line;
 }
 
@@ -68,7 +71,10 @@ void CsvWriter::row(const std::vector<CsvCell>& cells) {
   LF_CHECK(cells.size() == columns_, "CsvWriter: {}: row has {} cells, the header has {} columns", path_,
            cells.size(), columns_);
   std::string line;
-  for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + cells[i].str();
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i) line += ',';
+    line += cells[i].str();
+  }
   line += '\n';
   LF_CHECK(std::fwrite(line.data(), 1, line.size(), f_) == line.size() && std::fflush(f_) == 0,
            "CsvWriter: writing {} failed: {}", path_, std::strerror(errno));

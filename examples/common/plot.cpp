@@ -190,8 +190,8 @@ Canvas render_line_plot(const std::vector<PlotSeries>& series, const PlotOptions
       if (have_prev) {
         c.line(qx, qy, x, y, col, opt.line_width);
         drawn.emplace_back((qx + x) / 2, (qy + y) / 2);
-      } else if (!opt.markers) {
-        c.line(x, y, x, y, col, opt.line_width);  // an isolated point still shows
+      } else if (!opt.markers && (i + 1 == s.x.size() || !ax.usable(s.x[i + 1]) || !ay.usable(s.y[i + 1]))) {
+        c.line(x, y, x, y, col, opt.line_width + 2);  // an isolated point (no segment on either side) still shows
       }
       if (opt.markers) c.line(x, y, x, y, col, opt.line_width + 4);
       drawn.emplace_back(x, y);
