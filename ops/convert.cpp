@@ -7,6 +7,9 @@
 
 #include "autograd/node.h"
 #include "ops/check.h"
+#ifdef LF_WITH_CUDA
+#include "backends/cuda/cuda_backend.h"  // copy_to_device, copy_to_host
+#endif
 
 namespace lf {
 
@@ -15,8 +18,8 @@ namespace {
 // Throws when `d` cannot hold tensors in this build or on this machine.
 void check_device_available(const char* op, Device d) {
   if (d.is_cpu()) return;
-  LF_CHECK(cuda_available(), "{}: device {} not available in this build (configure with -DLF_CUDA=ON on a machine "
-           "with a GPU)", op, d);
+  LF_CHECK(cuda_available(), "{}: device {} not available in this build (it needs -DLF_CUDA=ON and a GPU)",
+           op, d);
   backend_for(d);  // checks the device index
 }
 
@@ -24,8 +27,8 @@ void check_device_available(const char* op, Device d) {
 
 // dst[i] = src[i] where src and dst live on different devices (same shape and dtype; dst contiguous, src any
 // strided view). Each backend only reads and writes memory on its own device, so a copy between devices
-// needs a transfer that no single backend provides. CPU -> CPU is the trivial case; the CUDA build adds
-// host <-> device staging here.
+// needs a transfer that no single backend provides: CPU -> CPU is the trivial case, and the CUDA build
+// moves data with cudaMemcpy (copy_to_device / copy_to_host in backends/cuda/).
 void copy_across_devices(const Tensor& src, const Tensor& dst) {
   LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
            "to: internal copy between {} {} and {} {} of different shape or dtype", shape_str(src.shape()),
@@ -34,8 +37,17 @@ void copy_across_devices(const Tensor& src, const Tensor& dst) {
     cpu_backend().copy(src, dst);
     return;
   }
-  throw Error(fmt::format("to: copying a tensor from {} to {} is not supported by this build", src.device(),
-                          dst.device()));
+#ifdef LF_WITH_CUDA
+  if (src.device().is_cpu()) return copy_to_device(src, dst);
+  if (dst.device().is_cpu()) return copy_to_host(src, dst);
+  // GPU -> another GPU: staged through host memory (the backend drives one GPU at a time).
+  Tensor host = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
+  copy_to_host(src, host);
+  return copy_to_device(host, dst);
+#else
+  throw Error(fmt::format("to: copying a tensor from {} to {} needs the CUDA backend, which this build lacks",
+                          src.device(), dst.device()));
+#endif
 }
 
 Tensor Tensor::contiguous() const {
@@ -81,8 +93,8 @@ Tensor Tensor::to(Device device) const {
 
 double Tensor::item() const {
   check_defined("item", *this);
-  LF_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {} ({} elements)", shape_str(shape()),
-           numel());
+  LF_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {} ({} elements)",
+           shape_str(shape()), numel());
   Tensor t = device().is_cpu() ? *this : detach().to(Device::cpu());
   return dispatch(t.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -106,7 +118,8 @@ double Tensor::at(std::initializer_list<int64_t> index) const {
   return as_strided({}, {}, off).item();
 }
 
-template <typename T> std::vector<T> Tensor::to_vector() const {
+template <typename T>
+std::vector<T> Tensor::to_vector() const {
   check_defined("to_vector", *this);
   if (numel() == 0) return {};
   // Move first, then convert: the CPU handles every dtype, another device might not.

@@ -51,13 +51,16 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
   return device.is_cpu() ? t : t.to(device);
 }
 
-Tensor arange(int64_t end, DType dtype, Device device) { return arange(0.0, double(end), 1.0, dtype, device); }
+Tensor arange(int64_t end, DType dtype, Device device) {
+  return arange(0.0, double(end), 1.0, dtype, device);
+}
 
 // ---- host vectors ----
 
 namespace {
 
-template <typename T> Tensor from_host(const std::vector<T>& values, const Shape& shape, Device device) {
+template <typename T>
+Tensor from_host(const std::vector<T>& values, const Shape& shape, Device device) {
   Tensor t = Tensor::empty(shape, dtype_of<T>(), Device::cpu());  // also rejects negative dims
   LF_CHECK(size_t(t.numel()) == values.size(), "from_vector: {} values do not fill shape {} ({} elements)",
            values.size(), shape_str(shape), t.numel());
@@ -97,7 +100,9 @@ Tensor uniform(const Shape& shape, double low, double high, DType dtype, Device 
   return random_tensor("uniform", shape, RandomKind::uniform, low, high, dtype, device);
 }
 
-Tensor rand(const Shape& shape, DType dtype, Device device) { return uniform(shape, 0.0, 1.0, dtype, device); }
+Tensor rand(const Shape& shape, DType dtype, Device device) {
+  return uniform(shape, 0.0, 1.0, dtype, device);
+}
 
 Tensor randn(const Shape& shape, DType dtype, Device device) {
   return random_tensor("randn", shape, RandomKind::normal, 0.0, 1.0, dtype, device);

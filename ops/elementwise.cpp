@@ -67,7 +67,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   if (!any_requires_grad({a, b})) return out;
   // d(ab)/da = b, d(ab)/db = a
   return record("mul", out, {a, b}, [a = a.detach(), b = b.detach()](const Tensor& g, const Needs& n) {
-    return Grads{n[0] ? sum_to(mul(g, b), a.shape()) : Tensor(), n[1] ? sum_to(mul(g, a), b.shape()) : Tensor()};
+    return Grads{n[0] ? sum_to(mul(g, b), a.shape()) : Tensor(),
+                 n[1] ? sum_to(mul(g, a), b.shape()) : Tensor()};
   });
 }
 
@@ -76,10 +77,11 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor out = binary_raw("div", BinaryOp::div, a, b);
   if (!any_requires_grad({a, b})) return out;
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2 = -out/b
-  return record("div", out, {a, b}, [sa = a.shape(), b = b.detach(), y = out.detach()](const Tensor& g,
-                                                                                       const Needs& n) {
-    return Grads{n[0] ? sum_to(div(g, b), sa) : Tensor(), n[1] ? sum_to(neg(div(mul(g, y), b)), b.shape()) : Tensor()};
-  });
+  return record("div", out, {a, b},
+                [sa = a.shape(), b = b.detach(), y = out.detach()](const Tensor& g, const Needs& n) {
+                  return Grads{n[0] ? sum_to(div(g, b), sa) : Tensor(),
+                               n[1] ? sum_to(neg(div(mul(g, y), b)), b.shape()) : Tensor()};
+                });
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
@@ -87,13 +89,13 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor out = binary_raw("pow", BinaryOp::pow, a, b);
   if (!any_requires_grad({a, b})) return out;
   // d(a^b)/da = b a^(b-1), d(a^b)/db = log(a) a^b
-  return record("pow", out, {a, b}, [a = a.detach(), b = b.detach(), y = out.detach()](const Tensor& g,
-                                                                                       const Needs& n) {
-    Tensor ga, gb;
-    if (n[0]) ga = sum_to(mul(g, mul(b, pow(a, sub(b, 1.0)))), a.shape());
-    if (n[1]) gb = sum_to(mul(g, mul(log(a), y)), b.shape());
-    return Grads{ga, gb};
-  });
+  return record("pow", out, {a, b},
+                [a = a.detach(), b = b.detach(), y = out.detach()](const Tensor& g, const Needs& n) {
+                  Tensor ga, gb;
+                  if (n[0]) ga = sum_to(mul(g, mul(b, pow(a, sub(b, 1.0)))), a.shape());
+                  if (n[1]) gb = sum_to(mul(g, mul(log(a), y)), b.shape());
+                  return Grads{ga, gb};
+                });
 }
 
 Tensor maximum(const Tensor& a, const Tensor& b) {
@@ -168,14 +170,16 @@ Tensor exp(const Tensor& x) {
   check_float("exp", x);
   Tensor out = unary_raw("exp", UnaryOp::exp, x);
   if (!any_requires_grad({x})) return out;
-  return record("exp", out, {x}, [y = out.detach()](const Tensor& g, const Needs&) { return Grads{mul(g, y)}; });
+  return record("exp", out, {x},
+                [y = out.detach()](const Tensor& g, const Needs&) { return Grads{mul(g, y)}; });
 }
 
 Tensor log(const Tensor& x) {
   check_float("log", x);
   Tensor out = unary_raw("log", UnaryOp::log, x);
   if (!any_requires_grad({x})) return out;
-  return record("log", out, {x}, [x = x.detach()](const Tensor& g, const Needs&) { return Grads{div(g, x)}; });
+  return record("log", out, {x},
+                [x = x.detach()](const Tensor& g, const Needs&) { return Grads{div(g, x)}; });
 }
 
 Tensor sqrt(const Tensor& x) {
@@ -183,9 +187,8 @@ Tensor sqrt(const Tensor& x) {
   Tensor out = unary_raw("sqrt", UnaryOp::sqrt, x);
   if (!any_requires_grad({x})) return out;
   // d sqrt(x)/dx = 1 / (2 sqrt(x))
-  return record("sqrt", out, {x}, [y = out.detach()](const Tensor& g, const Needs&) {
-    return Grads{mul(div(g, y), 0.5)};
-  });
+  return record("sqrt", out, {x},
+                [y = out.detach()](const Tensor& g, const Needs&) { return Grads{mul(div(g, y), 0.5)}; });
 }
 
 Tensor rsqrt(const Tensor& x) {

@@ -29,8 +29,10 @@ struct Printer {
     dispatch(t.dtype(), [&](auto tag) {
       using T = decltype(tag);
       T v = t.data<T>()[flat];
-      if constexpr (std::is_floating_point_v<T>) fmt::format_to(std::back_inserter(out), "{:.4g}", v);
-      else fmt::format_to(std::back_inserter(out), "{}", v);
+      if constexpr (std::is_floating_point_v<T>)
+        fmt::format_to(std::back_inserter(out), "{:.4g}", v);
+      else
+        fmt::format_to(std::back_inserter(out), "{}", v);
     });
   }
 
@@ -41,8 +43,10 @@ struct Printer {
     bool last_dim = d + 1 == int64_t(shape.size());
     // Between rows: one newline per remaining dim (a blank line separates matrices of a 3-d tensor).
     std::string sep = ",";
-    if (last_dim) sep += ' ';
-    else sep.append(size_t(int64_t(shape.size()) - d - 1), '\n').append(size_t(indent + 1), ' ');
+    if (last_dim)
+      sep += ' ';
+    else
+      sep.append(size_t(int64_t(shape.size()) - d - 1), '\n').append(size_t(indent + 1), ' ');
     out += '[';
     bool truncate = n > 2 * edge;
     for (int64_t i = 0; i < n; ++i) {
@@ -51,8 +55,10 @@ struct Printer {
         out += sep;
         i = n - edge;
       }
-      if (last_dim) value(base + i * stride);
-      else block(d + 1, base + i * stride, indent + 1);
+      if (last_dim)
+        value(base + i * stride);
+      else
+        block(d + 1, base + i * stride, indent + 1);
       if (i + 1 < n) out += sep;
     }
     out += ']';
@@ -63,9 +69,12 @@ struct Printer {
 
 std::string to_string(const Tensor& t, int64_t edge_items) {
   if (!t.defined()) return "Tensor(undefined)";
-  std::string header = fmt::format("Tensor(shape={}, dtype={}, device={}", shape_str(t.shape()), t.dtype(), t.device());
-  if (t.grad_fn()) header += fmt::format(", grad_fn={}", t.grad_fn()->name);
-  else if (t.requires_grad()) header += ", requires_grad=true";
+  std::string header =
+      fmt::format("Tensor(shape={}, dtype={}, device={}", shape_str(t.shape()), t.dtype(), t.device());
+  if (t.grad_fn())
+    header += fmt::format(", grad_fn={}", t.grad_fn()->name);
+  else if (t.requires_grad())
+    header += ", requires_grad=true";
   header += ")\n";
 
   // Values are read from a contiguous CPU copy; the copy is not part of any graph.
@@ -73,8 +82,10 @@ std::string to_string(const Tensor& t, int64_t edge_items) {
   if (!c.device().is_cpu()) c = c.to(Device::cpu());
   c = c.contiguous();
   Printer p{c, std::max<int64_t>(edge_items, 1), {}};
-  if (c.dim() == 0) p.value(0);
-  else p.block(0, 0, 0);
+  if (c.dim() == 0)
+    p.value(0);
+  else
+    p.block(0, 0, 0);
   return header + p.out;
 }
 

@@ -37,8 +37,8 @@ ReducePlan make_plan(const char* op, const Tensor& x, const Shape& dims, bool ke
   for (int64_t d : dims) {
     int64_t k = normalize_dim(op, d, nd);
     if (nd == 0) continue;  // a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
-    LF_CHECK(!p.reduced[size_t(k)], "{}: dim {} appears twice in dims ({}) for shape {}", op, d, fmt::join(dims, ","),
-             shape_str(x.shape()));
+    LF_CHECK(!p.reduced[size_t(k)], "{}: dim {} appears twice in dims ({}) for shape {}", op, d,
+             fmt::join(dims, ","), shape_str(x.shape()));
     p.reduced[size_t(k)] = true;
   }
   for (int64_t d = 0; d < nd; ++d) {
@@ -106,8 +106,8 @@ Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
   return record("sum", out, {x}, [p, in_shape = x.shape()](const Tensor& g, const std::vector<bool>&) {
     Tensor gk = keepdim_view(g, p);
     Tensor dx = Tensor::empty(in_shape, g.dtype(), g.device());
-    backend_of(g).copy(gk.as_strided(in_shape, broadcast_strides(gk.shape(), gk.strides(), in_shape), gk.offset()),
-                       dx);
+    backend_of(g).copy(
+        gk.as_strided(in_shape, broadcast_strides(gk.shape(), gk.strides(), in_shape), gk.offset()), dx);
     return std::vector<Tensor>{dx};
   });
 }
@@ -120,19 +120,20 @@ Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
 
 Tensor max(const Tensor& x, const Shape& dims, bool keepdim) {
   ReducePlan p = make_plan("max", x, dims, keepdim);
-  LF_CHECK(p.R > 0, "max: cannot take the max over an empty dimension (shape {}, dims ({}))", shape_str(x.shape()),
-           fmt::join(dims, ","));
+  LF_CHECK(p.R > 0, "max: cannot take the max over an empty dimension (shape {}, dims ({}))",
+           shape_str(x.shape()), fmt::join(dims, ","));
   Tensor buffer = reduce_rows(ReduceOp::max, x, p);
   Tensor out = reshaped(buffer, p.out_shape);
   if (!any_requires_grad({x})) return out;
   // The gradient goes to the elements equal to the max; k tied elements get 1/k of it each.
   // Saved: x (detached) and the max with keepdim shape (a fresh view of the buffer, not `out`).
-  return record("max", out, {x}, [p, x = x.detach(), m = reshaped(buffer, p.keep_shape)](const Tensor& g,
-                                                                                      const std::vector<bool>&) {
-    Tensor mask = eq(x, m);                 // x's shape: 1 at the maxima
-    Tensor count = sum(mask, p.dims, true);  // keep_shape: number of maxima per output
-    return std::vector<Tensor>{mul(mask, div(keepdim_view(g, p), count))};
-  });
+  return record(
+      "max", out, {x},
+      [p, x = x.detach(), m = reshaped(buffer, p.keep_shape)](const Tensor& g, const std::vector<bool>&) {
+        Tensor mask = eq(x, m);                  // x's shape: 1 at the maxima
+        Tensor count = sum(mask, p.dims, true);  // keep_shape: number of maxima per output
+        return std::vector<Tensor>{mul(mask, div(keepdim_view(g, p), count))};
+      });
 }
 
 Tensor var(const Tensor& x, const Shape& dims, bool keepdim, int64_t correction) {

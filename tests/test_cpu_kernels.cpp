@@ -525,6 +525,23 @@ TEST_CASE("cpu random: reproducible, Philox-exact, roughly distributed") {
   }
   CHECK(values_ok);
   CHECK(double(kept) / n == Approx(0.75).margin(0.01));
+  // keep probability exactly at a float step and beyond [0, 1]
+  be().random(keep, RandomKind::bernoulli, 0.5, 2, at);
+  kv = vals(keep);
+  values_ok = true;
+  for (int64_t i = 0; i < n; ++i) values_ok = values_ok && (kv[i] == 2) == (uv[i] < 0.5);
+  CHECK(values_ok);
+  be().random(keep, RandomKind::bernoulli, 1.5, 1, at);
+  kv = vals(keep);
+  CHECK(std::accumulate(kv.begin(), kv.end(), 0.0) == n);
+  // Philox counters that cross 2^32 blocks (the vectorised generator carries into the high word)
+  const uint64_t far = ((uint64_t(1) << 32) - 5) * 4 + 2;
+  Tensor fu = Tensor::empty({100});
+  be().random(fu, RandomKind::uniform, 0, 1, GeneratorState{99, far});
+  auto fv = vals(fu);
+  bool far_ok = true;
+  for (int64_t i = 0; i < 100; ++i) far_ok = far_ok && fv[i] == double(uniform01(philox_at(99, far, i)));
+  CHECK(far_ok);
 }
 
 TEST_CASE("cpu adamw: one step against a hand computation") {

@@ -133,9 +133,11 @@ TEST_CASE("gradcheck: non-contiguous inputs") {
   Tensor p = positive_leaf({3, 4});
   CHECK_GRAD([](const In& in) { return exp(in[0].transpose(0, 1)); }, {x});
   CHECK_GRAD([](const In& in) { return in[0].transpose(0, 1) * in[1]; }, {x, y});
-  CHECK_GRAD([](const In& in) {  // [3, 2] strided slice + [3, 2] transposed slice
-    return in[0].slice(1, 0, 4, 2) + in[1].slice(0, 1, 3).transpose(0, 1);
-  }, {x, y});
+  CHECK_GRAD(
+      [](const In& in) {  // [3, 2] strided slice + [3, 2] transposed slice
+        return in[0].slice(1, 0, 4, 2) + in[1].slice(0, 1, 3).transpose(0, 1);
+      },
+      {x, y});
   CHECK_GRAD([](const In& in) { return log(in[0].transpose(0, 1)) / in[1]; }, {p, y});
   CHECK_GRAD([](const In& in) { return tanh(in[0].slice(0, 1, 3)) * 2.0; }, {x});
 }
@@ -154,9 +156,12 @@ TEST_CASE("an op's saved output does not keep the output alive") {
   Tensor x = leaf64({4});
   // exp, tanh, sigmoid, sqrt and rdiv save their output for backward: a saved `out` (not out.detach())
   // would form the cycle out -> grad_fn -> backward lambda -> out, and leak.
-  std::vector<std::function<Tensor()>> ops = {[&] { return exp(x); }, [&] { return tanh(x); },
-                                              [&] { return sigmoid(x); }, [&] { return sqrt(x * x + 1.0); },
-                                              [&] { return 2.0 / (x * x + 1.0); }, [&] { return max(x); }};
+  std::vector<std::function<Tensor()>> ops = {[&] { return exp(x); },
+                                              [&] { return tanh(x); },
+                                              [&] { return sigmoid(x); },
+                                              [&] { return sqrt(x * x + 1.0); },
+                                              [&] { return 2.0 / (x * x + 1.0); },
+                                              [&] { return max(x); }};
   for (auto& op : ops) {
     Tensor y = op();
     REQUIRE(y.requires_grad());

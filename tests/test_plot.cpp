@@ -1,8 +1,5 @@
 // examples/common: the PNG line-plot writer (decoded back and checked chunk by chunk), and the CSV writer
 // and progress line the examples log with.
-//
-// The tests link only lf, not lf_examples_common (which exists only with LF_BUILD_EXAMPLES), so the
-// sources under test are compiled into this file.
 #include <unistd.h>
 #include <zlib.h>
 
@@ -10,11 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "examples/common/canvas.cpp"
-#include "examples/common/csv.cpp"
-#include "examples/common/plot.cpp"
-#include "examples/common/png.cpp"
-#include "examples/common/progress.cpp"
+#include "examples/common/canvas.h"
+#include "examples/common/csv.h"
+#include "examples/common/plot.h"
+#include "examples/common/png.h"
+#include "examples/common/progress.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

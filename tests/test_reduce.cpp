@@ -32,7 +32,8 @@ TEST_CASE("sum over all dims, some dims, negative dims, keepdim") {
   CHECK(vals(s02) == std::vector<double>{60, 92, 124});
   // reducing a non-contiguous view
   // x.transpose(0, 2)[k, j, i] = 12i + 4j + k; summed over i: 12 + 8j + 2k, shape [4, 3]
-  CHECK(vals(sum(x.transpose(0, 2), {2})) == std::vector<double>{12, 20, 28, 14, 22, 30, 16, 24, 32, 18, 26, 34});
+  CHECK(vals(sum(x.transpose(0, 2), {2})) ==
+        std::vector<double>{12, 20, 28, 14, 22, 30, 16, 24, 32, 18, 26, 34});
   // a 0-d input, an empty input, f32 and i64
   CHECK(sum(full({}, 3.0)).item() == 3);
   CHECK(sum(zeros({0, 3})).item() == 0);

@@ -1,13 +1,11 @@
 #include "backends/cpu/cpu_fp.h"  // first: see the file
 //
-// The CPU backend object, and the memory primitives: copy (strided, with dtype conversion), fill, random.
+// The CPU backend object, and the memory primitives: copy (strided, with dtype conversion) and fill.
 #include "backends/cpu/cpu_backend.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "backends/cpu/cpu_loop.h"
-#include "core/philox.h"
 
 namespace lf {
 
@@ -104,57 +102,6 @@ void CpuBackend::fill(const Tensor& dst, double value) {
                             for (int64_t i = 0; i < len; ++i) p[off[0] + i * st[0]] = v;
                           });
     }
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// random: element i of dst is a function of element i of the Philox stream (seed, offset), so the result
-// does not depend on how the work is split between threads (or on the device).
-
-namespace {
-
-// dst[i] = f(philox_at(seed, offset, i)) for i in [lo, hi): one Philox block serves four elements.
-template <typename T, typename F> void philox_map(T* dst, int64_t lo, int64_t hi, GeneratorState at, F f) {
-  uint64_t first = at.offset + uint64_t(lo), last = at.offset + uint64_t(hi);  // stream elements [first, last)
-  for (uint64_t blk = first >> 2; blk <= (last - 1) >> 2; ++blk) {
-    Philox4 r = philox4x32_10(blk, at.seed);
-    uint64_t j0 = blk << 2;
-    if (j0 >= first && j0 + 4 <= last) {
-      T* o = dst + (j0 - at.offset);
-      o[0] = f(r.v[0]), o[1] = f(r.v[1]), o[2] = f(r.v[2]), o[3] = f(r.v[3]);
-    } else {
-      for (uint64_t lane = 0; lane < 4; ++lane)
-        if (j0 + lane >= first && j0 + lane < last) dst[j0 + lane - at.offset] = f(r.v[lane]);
-    }
-  }
-}
-
-}  // namespace
-
-void CpuBackend::random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) {
-  LF_CHECK(dst.defined(), "random: undefined tensor");
-  LF_CHECK(dst.is_contiguous(), "random: dst {} must be contiguous", shape_str(dst.shape()));
-  dispatch_float(dst.dtype(), "random", [&](auto tag) {
-    using T = decltype(tag);
-    T* p = static_cast<T*>(dst.raw_data());
-    // Generating a number costs ~10 rounds of Philox: worth threads earlier than a plain copy.
-    cpu::parallel_for(dst.numel(), cpu::kGrain / 4, [&](int64_t lo, int64_t hi) {
-      switch (kind) {
-        case RandomKind::uniform:
-          philox_map(p, lo, hi, at, [&](uint32_t x) { return T(a + (b - a) * double(uniform01(x))); });
-          break;
-        case RandomKind::bernoulli: {
-          T keep = T(b);
-          philox_map(p, lo, hi, at, [&](uint32_t x) { return double(uniform01(x)) < a ? keep : T(0); });
-          break;
-        }
-        case RandomKind::normal:
-          // normal_at pairs stream elements (2m, 2m+1) through Box-Muller; it is only used to initialise
-          // weights, so the simple per-element call is fast enough.
-          for (int64_t i = lo; i < hi; ++i) p[i] = T(a + b * double(normal_at(at.seed, at.offset, uint64_t(i))));
-          break;
-      }
-    });
   });
 }
 

@@ -10,12 +10,16 @@
 #include <algorithm>
 #include <cstdint>
 
+// Always inlined: a call inside a vector loop would make the loop scalar (GCC gives up inlining in the
+// big dispatch functions otherwise).
+#define LF_VEC_INLINE __attribute__((always_inline)) inline
+
 namespace lf::cpu {
 
 // exp(x) = 2^n * exp(r) with n = round(x / ln2) and |r| <= ln2/2, where a Taylor polynomial of degree 7
 // is accurate to 6e-9 relative. 2^n is built from exponent bits in two halves so that n in [-150, 129]
 // gives denormals and infinity exactly where expf would.
-inline float exp_f32(float x) {
+LF_VEC_INLINE float exp_f32(float x) {
   // std::max/min written this way keep a NaN (they return their first argument when unordered), and unlike
   // floor/isnan they vectorise without -ffast-math. Adding and subtracting 1.5 * 2^23 rounds to nearest.
   float xc = std::min(std::max(x, -104.0f), 89.0f);
@@ -37,7 +41,7 @@ inline float exp_f32(float x) {
 }
 
 // erf by Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, enough for GELU in f32.
-inline float erf_f32(float x) {
+LF_VEC_INLINE float erf_f32(float x) {
   float ax = std::fabs(x);
   float t = 1.0f / (1.0f + 0.3275911f * ax);
   float p = 1.061405429f;
@@ -52,7 +56,7 @@ inline float erf_f32(float x) {
 // sqrt(x) for x >= 0 to ~2 ulp, vectorisable (std::sqrt is not under the default -fmath-errno: GCC keeps
 // a scalar call for negative inputs). 1/sqrt from the classic bit-level guess (3.4e-2 relative error),
 // refined by three Newton steps (each squares the error), then sqrt(x) = x * (1/sqrt(x)); x = 0 gives 0.
-inline float sqrt_f32(float x) {
+LF_VEC_INLINE float sqrt_f32(float x) {
   float y = std::bit_cast<float>(0x5f3759df - (std::bit_cast<int32_t>(x) >> 1));
   y = y * (1.5f - 0.5f * x * y * y);
   y = y * (1.5f - 0.5f * x * y * y);
@@ -61,18 +65,18 @@ inline float sqrt_f32(float x) {
 }
 
 // Type-generic entry points used by the kernels.
-inline float vexp(float x) { return exp_f32(x); }
-inline double vexp(double x) { return std::exp(x); }
-inline float verf(float x) { return erf_f32(x); }
-inline double verf(double x) { return std::erf(x); }
-inline float vsqrt(float x) { return sqrt_f32(x); }
-inline double vsqrt(double x) { return std::sqrt(x); }
+LF_VEC_INLINE float vexp(float x) { return exp_f32(x); }
+LF_VEC_INLINE double vexp(double x) { return std::exp(x); }
+LF_VEC_INLINE float verf(float x) { return erf_f32(x); }
+LF_VEC_INLINE double verf(double x) { return std::erf(x); }
+LF_VEC_INLINE float vsqrt(float x) { return sqrt_f32(x); }
+LF_VEC_INLINE double vsqrt(double x) { return std::sqrt(x); }
 
-template <typename T> inline T sigmoid(T x) { return T(1) / (T(1) + vexp(-x)); }
+template <typename T> LF_VEC_INLINE T sigmoid(T x) { return T(1) / (T(1) + vexp(-x)); }
 
 // GELU, exact form: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); d/dx = Phi(x) + x * phi(x).
-template <typename T> inline T gelu_erf(T x) { return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752))); }
-template <typename T> inline T gelu_erf_grad(T x) {
+template <typename T> LF_VEC_INLINE T gelu_erf(T x) { return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752))); }
+template <typename T> LF_VEC_INLINE T gelu_erf_grad(T x) {
   T cdf = T(0.5) * (T(1) + verf(x * T(0.70710678118654752)));
   T pdf = T(0.39894228040143268) * vexp(T(-0.5) * x * x);
   return cdf + x * pdf;
@@ -81,11 +85,11 @@ template <typename T> inline T gelu_erf_grad(T x) {
 // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
 // Since 1 + tanh(u) = 2 sigmoid(2u), this is x * sigmoid(2u): one exp, no cancellation near -inf.
 // d/dx = s + 2 x s (1 - s) u', with s = sigmoid(2u) and u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
-template <typename T> inline T gelu_tanh(T x) {
+template <typename T> LF_VEC_INLINE T gelu_tanh(T x) {
   T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
   return x * sigmoid(T(2) * u);
 }
-template <typename T> inline T gelu_tanh_grad(T x) {
+template <typename T> LF_VEC_INLINE T gelu_tanh_grad(T x) {
   T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
   T du = T(0.79788456080286536) * (T(1) + T(3 * 0.044715) * x * x);
   T s = sigmoid(T(2) * u);

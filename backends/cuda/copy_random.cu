@@ -94,7 +94,7 @@ __global__ void random_bits_kernel(T* dst, int64_t n, bool bernoulli, double a, 
 }
 
 // Normal: a + b * normal_at(i). normal_at pairs elements (2m, 2m+1) on one Box-Muller draw, so a thread
-// takes a pair; both calls inline and share their Philox numbers and logarithm.
+// takes a pair: both calls inline, and the compiler may share their Philox numbers and logarithm.
 template <typename T>
 __global__ void random_normal_kernel(T* dst, int64_t n, double mean, double std, uint64_t seed, uint64_t offset) {
   const int64_t npairs = (n + 1) / 2;

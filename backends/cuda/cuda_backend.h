@@ -13,8 +13,9 @@
 //
 // Execution model: every kernel and copy runs on the default stream, in program order, so results are
 // ready for the next op without synchronisation, and memory freed to the allocator's cache can be reused
-// at once. The host waits for the GPU only where a value must come back: to(Device::cpu()), item(), the
-// bad-target count of cross_entropy and the index checks of index_select/index_add.
+// at once. The host waits for the GPU only where a value must come back: to(Device::cpu()), item() and
+// the bad-target count of cross_entropy. Unlike the CPU backend, index_select/index_add do not range-check
+// their indices (the ops do it on the host before calling); out-of-range ones are skipped, never read.
 // Compiled only when CMake enables CUDA (LF_WITH_CUDA); user code includes backends/cuda_options.h.
 #include "backends/backend.h"
 

@@ -155,6 +155,8 @@ void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& 
 }
 
 // ---- index_select / index_add ----
+// Unlike the CPU backend, the indices are not range-checked here: that needs their values on the host,
+// a round trip per call, and the ops have already checked them there (see index.cu).
 
 namespace {
 
@@ -163,11 +165,6 @@ Tensor checked_index_tensor(const char* op, const Tensor& idx, int64_t outer, in
   check_cuda(op, "index", idx);
   LF_CHECK(idx.dtype() == DType::i64, "{}: indices must be i64, got {} {}", op, shape_str(idx.shape()), idx.dtype());
   return contiguous_input(idx);
-}
-
-void throw_if_bad(const char* op, const cuda::BadIndices& bad, int64_t n) {
-  LF_CHECK(bad.count == 0, "{}: index {} at position {} is out of range for a dimension of size {}", op, bad.value,
-           bad.position, n);
 }
 
 }  // namespace
@@ -182,11 +179,8 @@ void CudaBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const T
   const int64_t count = idx.numel();
   check_output(op, "output", out, x_in.dtype(), outer * count * inner);
   Tensor x = contiguous_input(x_in);
-  // Checks the indices even when there is nothing to copy (inner == 0), as the CPU does.
-  throw_if_bad(op,
-               cuda::launch_index_select(ktype(x.dtype()), x.raw_data(), idx.data<int64_t>(), count, out.raw_data(),
-                                         outer, n, inner),
-               n);
+  cuda::launch_index_select(ktype(x.dtype()), x.raw_data(), idx.data<int64_t>(), count, out.raw_data(), outer, n,
+                            inner);
 }
 
 void CudaBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Tensor& out, int64_t outer, int64_t n,
@@ -199,10 +193,8 @@ void CudaBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Te
            shape_str(src_in.shape()), outer, count, inner);
   check_output(op, "output", out, src_in.dtype(), outer * n * inner);
   Tensor src = contiguous_input(src_in);
-  throw_if_bad(op,
-               cuda::launch_index_add(ktype(src.dtype()), src.raw_data(), idx.data<int64_t>(), count, out.raw_data(),
-                                      outer, n, inner),
-               n);
+  cuda::launch_index_add(ktype(src.dtype()), src.raw_data(), idx.data<int64_t>(), count, out.raw_data(), outer, n,
+                         inner);
 }
 
 // ---- adamw ----

@@ -175,9 +175,9 @@ void launch_unary(KType type, KUnary op, const void* x, void* out, int64_t n, co
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x);
-    T* op_ = static_cast<T*>(out);
-    if (s.contiguous()) unary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, xp, op_, n, s, alpha);
-    else unary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, xp, op_, n, s, alpha);
+    T* o = static_cast<T*>(out);
+    if (s.contiguous()) unary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
+    else unary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
     LF_CUDA_CHECK_LAUNCH("unary_kernel");
   });
 }
@@ -217,9 +217,9 @@ void launch_masked_fill(KType type, const void* x, KType mask_type, const void* 
       using M = decltype(mask_tag);
       const T* xp = static_cast<const T*>(x);
       const M* mp = static_cast<const M*>(mask);
-      T* op_ = static_cast<T*>(out);
-      if (s.contiguous()) masked_fill_kernel<T, M, true><<<blocks_for(n), kThreads>>>(xp, mp, T(value), op_, n, s);
-      else masked_fill_kernel<T, M, false><<<blocks_for(n), kThreads>>>(xp, mp, T(value), op_, n, s);
+      T* o = static_cast<T*>(out);
+      if (s.contiguous()) masked_fill_kernel<T, M, true><<<blocks_for(n), kThreads>>>(xp, mp, T(value), o, n, s);
+      else masked_fill_kernel<T, M, false><<<blocks_for(n), kThreads>>>(xp, mp, T(value), o, n, s);
       LF_CUDA_CHECK_LAUNCH("masked_fill_kernel");
     });
   });

@@ -102,17 +102,12 @@ int64_t launch_cross_entropy_forward(KType type, const void* logits, const int64
 void launch_cross_entropy_backward(KType type, const void* logits, const int64_t* target, const void* lse,
                                    int64_t ignore_index, double scale, void* dlogits, int64_t rows, int64_t cols);
 
-// ---- index.cu ---- x viewed as [outer, n, inner], idx [nidx]. The indices are checked first; when some lie
-// outside [0, n) nothing is written and the first of them is returned for the error message.
-struct BadIndices {
-  int64_t count = 0;     // how many indices are out of range
-  int64_t position = 0;  // the first one's position in idx
-  int64_t value = 0;     // and its value
-};
-BadIndices launch_index_select(KType type, const void* x, const int64_t* idx, int64_t nidx, void* out,
-                               int64_t outer, int64_t n, int64_t inner);
-BadIndices launch_index_add(KType type, const void* src, const int64_t* idx, int64_t nidx, void* out,
-                            int64_t outer, int64_t n, int64_t inner);
+// ---- index.cu ---- x viewed as [outer, n, inner], idx [nidx], already checked to lie in [0, n) by the ops
+// (the kernels skip any that do not, rather than touch memory outside the tensor).
+void launch_index_select(KType type, const void* x, const int64_t* idx, int64_t nidx, void* out, int64_t outer,
+                         int64_t n, int64_t inner);
+void launch_index_add(KType type, const void* src, const int64_t* idx, int64_t nidx, void* out, int64_t outer,
+                      int64_t n, int64_t inner);
 
 // ---- adamw.cu ---- one launch over all tensors of one dtype
 struct AdamWTensors {

@@ -189,7 +189,9 @@ Canvas render_line_plot(const std::vector<PlotSeries>& series, const PlotOptions
       double x = px(s.x[i]), y = py(s.y[i]);
       if (have_prev) {
         c.line(qx, qy, x, y, col, opt.line_width);
-        drawn.emplace_back((qx + x) / 2, (qy + y) / 2);
+        int samples = int(std::hypot(x - qx, y - qy) / 8);  // every ~8 px, so long segments count too
+        for (int j = 1; j <= samples; ++j)
+          drawn.emplace_back(qx + (x - qx) * j / (samples + 1), qy + (y - qy) * j / (samples + 1));
       } else if (!opt.markers && (i + 1 == s.x.size() || !ax.usable(s.x[i + 1]) || !ay.usable(s.y[i + 1]))) {
         c.line(x, y, x, y, col, opt.line_width + 2);  // an isolated point (no segment on either side) still shows
       }
