@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -65,8 +66,8 @@ std::string Progress::render(bool bar) const {
   std::string s = label_.empty() ? "" : label_ + " ";
   if (bar) {
     constexpr int kWidth = 24;
-    int filled = int(frac * kWidth);
-    s += "[" + std::string(size_t(filled), '#') + std::string(size_t(kWidth - filled), '.') + "] ";
+    int filled = std::clamp(int(frac * kWidth), 0, kWidth);
+    s += fmt::format("[{:#<{}}{:.<{}}] ", "", filled, "", kWidth - filled);
   }
   int digits = int(std::to_string(total_).size());
   s += fmt::format("{:>{}}/{} {:3.0f}%", step_, digits, total_, frac * 100);
