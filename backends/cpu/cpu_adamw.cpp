@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // The fused AdamW step (Loshchilov & Hutter, "Decoupled weight decay regularization"), in place on
 // every parameter slot, one pass over memory per slot:
@@ -16,7 +15,8 @@ namespace lf {
 
 namespace {
 
-template <typename T> void adamw_slot(const AdamWSlot& s, const AdamWHyper& h) {
+template <typename T>
+void adamw_slot(const AdamWSlot& s, const AdamWHyper& h) {
   T* p = static_cast<T*>(s.param.raw_data());
   const T* g = static_cast<const T*>(s.grad.raw_data());
   T* m = static_cast<T*>(s.m.raw_data());
@@ -42,7 +42,8 @@ template <typename T> void adamw_slot(const AdamWSlot& s, const AdamWHyper& h) {
 }  // namespace
 
 void CpuBackend::adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) {
-  LF_CHECK(h.step >= 1, "adamw: step must be >= 1 (bias correction divides by 1 - beta^step), got {}", h.step);
+  LF_CHECK(h.step >= 1, "adamw: step must be >= 1 (bias correction divides by 1 - beta^step), got {}",
+           h.step);
   for (size_t k = 0; k < slots.size(); ++k) {
     const AdamWSlot& s = slots[k];
     LF_CHECK(s.param.defined() && s.grad.defined() && s.m.defined() && s.v.defined(),

@@ -3,7 +3,8 @@
 // parallelised with OpenMP and vectorised by the compiler; matrix products go to OpenBLAS.
 //
 // Where each primitive lives:
-//   cpu_backend.cpp      copy (any strides, any dtype pair), fill, random (Philox)
+//   cpu_backend.cpp      copy (any strides, any dtype pair; tiled transposes), fill
+//   cpu_random.cpp       random (Philox, 8 blocks at a time with AVX2)
 //   cpu_elementwise.cpp  unary, binary (broadcast through stride-0 views), masked_fill
 //   cpu_reduce.cpp       sum / max over the rows of [M, R]
 //   cpu_gemm.cpp         gemm via cblas, batched
@@ -11,8 +12,9 @@
 //   cpu_layer_norm.cpp   layer_norm forward and backward
 //   cpu_index.cpp        index_select (gather rows) and index_add (scatter-add rows)
 //   cpu_adamw.cpp        the fused AdamW step
-// Shared machinery: cpu_loop.h (parallel_for, strided iteration), cpu_math.h (vectorisable exp/erf/GELU),
-// cpu_fp.h (compiler setting that lets the comparisons in those loops vectorise).
+// Shared machinery: cpu_loop.h (parallel_for, strided iteration), cpu_math.h (vectorisable exp/erf/GELU).
+// CMakeLists.txt compiles the library with -fno-trapping-math (so loops with comparisons and selects
+// vectorise) and -fno-math-errno (so sqrt does): nothing here reads FP exception flags or errno.
 //
 // Dtype rules (anything else throws lf::Error naming the primitive and the dtypes):
 //   copy: any of f32/f64/i64 to any;  fill: any dtype;  random: f32/f64.
@@ -25,7 +27,11 @@
 //   index_select / index_add: any dtype for the data, i64 indices.
 //
 // Inputs that the contract calls contiguous are made contiguous here when they are not (a copy), so a
-// caller's mistake costs time, not correctness; outputs must be contiguous as the contract says.
+// caller's mistake costs time, not correctness; outputs (and AdamW's in-place slots) must be contiguous as
+// the contract says, else lf::Error.
+//
+// Threads: every kernel splits its work between the OpenMP threads once it is big enough (cpu_loop.h);
+// OpenBLAS is set to one thread and gemm splits the products itself (cpu_gemm.cpp explains why).
 //
 // Random numbers (shared with the CUDA backend, element i of dst uses stream element i at `at`):
 //   u_i = uniform01(philox_at(at.seed, at.offset, i))          (float in [0, 1), 24 bits)
@@ -47,8 +53,8 @@ class CpuBackend final : public Backend {
   void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override;
 
   void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-            int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc,
-            int64_t sc, int64_t batch) override;
+            int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
+            int64_t ldc, int64_t sc, int64_t batch) override;
 
   void softmax(const Tensor& x, const Tensor& y, bool log) override;
   void softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) override;
@@ -58,8 +64,8 @@ class CpuBackend final : public Backend {
                            const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) override;
   int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
                         const Tensor& lse) override;
-  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse, int64_t ignore_index,
-                              double scale, const Tensor& dlogits) override;
+  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                              int64_t ignore_index, double scale, const Tensor& dlogits) override;
 
   void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
                     int64_t inner) override;
@@ -72,7 +78,8 @@ class CpuBackend final : public Backend {
 namespace cpu {
 // `t` itself when it is contiguous, else a contiguous copy made with CpuBackend::copy.
 Tensor contiguous_input(const Tensor& t);
-// Throws unless `t` is defined, contiguous and has `dtype` and `numel` elements; `what` names it in the message.
+// Throws unless `t` is defined, contiguous and has `dtype` and `numel` elements; `what` names it in the
+// message.
 void check_output(const char* op, const char* what, const Tensor& t, DType dtype, int64_t numel);
 }  // namespace cpu
 

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // Elementwise kernels: unary (incl. GELU and the `x op scalar` forms), binary (broadcasting through
 // stride-0 views), masked_fill. Each op is a small lambda; map1/map2 run it over the tensors, with
@@ -19,7 +18,8 @@ constexpr int64_t kCheap = cpu::kGrain;       // add, mul, compare, ...
 constexpr int64_t kCostly = cpu::kGrain / 8;  // exp, erf, pow, ...
 
 // out[i] = f(x[i]); out and x have the same shape, any strides.
-template <typename O, typename X, typename F> void map1(const Tensor& x, const Tensor& out, int64_t grain, F f) {
+template <typename O, typename X, typename F>
+void map1(const Tensor& x, const Tensor& out, int64_t grain, F f) {
   const X* px = static_cast<const X*>(x.raw_data());
   O* po = static_cast<O*>(out.raw_data());
   if (x.is_contiguous() && out.is_contiguous()) {
@@ -82,70 +82,117 @@ void map2(const Tensor& a, const Tensor& b, const Tensor& out, int64_t grain, F 
 
 const char* unary_name(UnaryOp op) {
   switch (op) {
-    case UnaryOp::neg: return "neg";
-    case UnaryOp::exp: return "exp";
-    case UnaryOp::log: return "log";
-    case UnaryOp::sqrt: return "sqrt";
-    case UnaryOp::rsqrt: return "rsqrt";
-    case UnaryOp::tanh: return "tanh";
-    case UnaryOp::sigmoid: return "sigmoid";
-    case UnaryOp::relu: return "relu";
-    case UnaryOp::gelu_erf: return "gelu_erf";
-    case UnaryOp::gelu_tanh: return "gelu_tanh";
-    case UnaryOp::abs: return "abs";
-    case UnaryOp::add_scalar: return "add_scalar";
-    case UnaryOp::mul_scalar: return "mul_scalar";
-    case UnaryOp::pow_scalar: return "pow_scalar";
-    case UnaryOp::rsub_scalar: return "rsub_scalar";
-    case UnaryOp::rdiv_scalar: return "rdiv_scalar";
+    case UnaryOp::neg:
+      return "neg";
+    case UnaryOp::exp:
+      return "exp";
+    case UnaryOp::log:
+      return "log";
+    case UnaryOp::sqrt:
+      return "sqrt";
+    case UnaryOp::rsqrt:
+      return "rsqrt";
+    case UnaryOp::tanh:
+      return "tanh";
+    case UnaryOp::sigmoid:
+      return "sigmoid";
+    case UnaryOp::relu:
+      return "relu";
+    case UnaryOp::gelu_erf:
+      return "gelu_erf";
+    case UnaryOp::gelu_tanh:
+      return "gelu_tanh";
+    case UnaryOp::abs:
+      return "abs";
+    case UnaryOp::add_scalar:
+      return "add_scalar";
+    case UnaryOp::mul_scalar:
+      return "mul_scalar";
+    case UnaryOp::pow_scalar:
+      return "pow_scalar";
+    case UnaryOp::rsub_scalar:
+      return "rsub_scalar";
+    case UnaryOp::rdiv_scalar:
+      return "rdiv_scalar";
   }
   return "?";
 }
 
 const char* binary_name(BinaryOp op) {
   switch (op) {
-    case BinaryOp::add: return "add";
-    case BinaryOp::sub: return "sub";
-    case BinaryOp::mul: return "mul";
-    case BinaryOp::div: return "div";
-    case BinaryOp::pow: return "pow";
-    case BinaryOp::maximum: return "maximum";
-    case BinaryOp::minimum: return "minimum";
-    case BinaryOp::eq: return "eq";
-    case BinaryOp::gt: return "gt";
-    case BinaryOp::lt: return "lt";
-    case BinaryOp::relu_grad: return "relu_grad";
-    case BinaryOp::gelu_erf_grad: return "gelu_erf_grad";
-    case BinaryOp::gelu_tanh_grad: return "gelu_tanh_grad";
+    case BinaryOp::add:
+      return "add";
+    case BinaryOp::sub:
+      return "sub";
+    case BinaryOp::mul:
+      return "mul";
+    case BinaryOp::div:
+      return "div";
+    case BinaryOp::pow:
+      return "pow";
+    case BinaryOp::maximum:
+      return "maximum";
+    case BinaryOp::minimum:
+      return "minimum";
+    case BinaryOp::eq:
+      return "eq";
+    case BinaryOp::gt:
+      return "gt";
+    case BinaryOp::lt:
+      return "lt";
+    case BinaryOp::relu_grad:
+      return "relu_grad";
+    case BinaryOp::gelu_erf_grad:
+      return "gelu_erf_grad";
+    case BinaryOp::gelu_tanh_grad:
+      return "gelu_tanh_grad";
   }
   return "?";
 }
 
-template <typename T> void unary_float(UnaryOp op, const Tensor& x, const Tensor& out, T s) {
+template <typename T>
+void unary_float(UnaryOp op, const Tensor& x, const Tensor& out, T s) {
   switch (op) {
-    case UnaryOp::neg: return map1<T, T>(x, out, kCheap, [](T v) { return -v; });
-    case UnaryOp::exp: return map1<T, T>(x, out, kCostly, [](T v) { return cpu::vexp(v); });
-    case UnaryOp::log: return map1<T, T>(x, out, kCostly, [](T v) { return std::log(v); });
-    case UnaryOp::sqrt: return map1<T, T>(x, out, kCheap, [](T v) { return std::sqrt(v); });
-    case UnaryOp::rsqrt: return map1<T, T>(x, out, kCheap, [](T v) { return T(1) / std::sqrt(v); });
-    case UnaryOp::tanh: return map1<T, T>(x, out, kCostly, [](T v) { return std::tanh(v); });
-    case UnaryOp::sigmoid: return map1<T, T>(x, out, kCostly, [](T v) { return cpu::sigmoid(v); });
-    case UnaryOp::relu: return map1<T, T>(x, out, kCheap, [](T v) { return v < T(0) ? T(0) : v; });  // NaN stays
-    case UnaryOp::gelu_erf: return map1<T, T>(x, out, kCostly, [](T v) { return cpu::gelu_erf(v); });
-    case UnaryOp::gelu_tanh: return map1<T, T>(x, out, kCostly, [](T v) { return cpu::gelu_tanh(v); });
-    case UnaryOp::abs: return map1<T, T>(x, out, kCheap, [](T v) { return std::abs(v); });
-    case UnaryOp::add_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return v + s; });
-    case UnaryOp::mul_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return v * s; });
-    case UnaryOp::rsub_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return s - v; });
-    case UnaryOp::rdiv_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return s / v; });
+    case UnaryOp::neg:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return -v; });
+    case UnaryOp::exp:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::vexp(v); });
+    case UnaryOp::log:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return std::log(v); });
+    case UnaryOp::sqrt:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::sqrt(v); });
+    case UnaryOp::rsqrt:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / std::sqrt(v); });
+    case UnaryOp::tanh:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return std::tanh(v); });
+    case UnaryOp::sigmoid:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::sigmoid(v); });
+    case UnaryOp::relu:
+      return map1<T, T>(x, out, kCheap,
+                        [](T v) LF_VEC_INLINE_LAMBDA { return v < T(0) ? T(0) : v; });  // NaN stays
+    case UnaryOp::gelu_erf:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::gelu_erf(v); });
+    case UnaryOp::gelu_tanh:
+      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::gelu_tanh(v); });
+    case UnaryOp::abs:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::abs(v); });
+    case UnaryOp::add_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v + s; });
+    case UnaryOp::mul_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v * s; });
+    case UnaryOp::rsub_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s - v; });
+    case UnaryOp::rdiv_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s / v; });
     case UnaryOp::pow_scalar:
       // The common exponents without a pow call (which does not vectorise).
-      if (s == T(2)) return map1<T, T>(x, out, kCheap, [](T v) { return v * v; });
-      if (s == T(3)) return map1<T, T>(x, out, kCheap, [](T v) { return v * v * v; });
-      if (s == T(1)) return map1<T, T>(x, out, kCheap, [](T v) { return v; });
-      if (s == T(0.5)) return map1<T, T>(x, out, kCheap, [](T v) { return std::sqrt(v); });
-      if (s == T(-1)) return map1<T, T>(x, out, kCheap, [](T v) { return T(1) / v; });
-      return map1<T, T>(x, out, kCostly, [s](T v) { return std::pow(v, s); });
+      if (s == T(2)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v; });
+      if (s == T(3)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v * v; });
+      if (s == T(1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v; });
+      if (s == T(0.5))
+        return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::sqrt(v); });
+      if (s == T(-1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / v; });
+      return map1<T, T>(x, out, kCostly, [s](T v) LF_VEC_INLINE_LAMBDA { return std::pow(v, s); });
   }
 }
 
@@ -159,64 +206,97 @@ void unary_int(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
            "{}: i64 tensor with a non-integral scalar {}", unary_name(op), alpha);
   T s = scalar ? T(alpha) : 0;
   switch (op) {
-    case UnaryOp::neg: return map1<T, T>(x, out, kCheap, [](T v) { return -v; });
-    case UnaryOp::abs: return map1<T, T>(x, out, kCheap, [](T v) { return v < 0 ? -v : v; });
-    case UnaryOp::relu: return map1<T, T>(x, out, kCheap, [](T v) { return v < 0 ? T(0) : v; });
-    case UnaryOp::add_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return v + s; });
-    case UnaryOp::mul_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return v * s; });
-    case UnaryOp::rsub_scalar: return map1<T, T>(x, out, kCheap, [s](T v) { return s - v; });
-    default: return;
+    case UnaryOp::neg:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return -v; });
+    case UnaryOp::abs:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? -v : v; });
+    case UnaryOp::relu:
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? T(0) : v; });
+    case UnaryOp::add_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v + s; });
+    case UnaryOp::mul_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v * s; });
+    case UnaryOp::rsub_scalar:
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s - v; });
+    default:
+      return;
   }
 }
 
 // eq/gt/lt write 1 or 0 in out's dtype, which may differ from the inputs'.
-template <typename T> void compare(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+template <typename T>
+void compare(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   dispatch(out.dtype(), [&](auto otag) {
     using O = decltype(otag);
     switch (op) {
-      case BinaryOp::eq: return map2<O, T, T>(a, b, out, kCheap, [](T x, T y) { return x == y ? O(1) : O(0); });
-      case BinaryOp::gt: return map2<O, T, T>(a, b, out, kCheap, [](T x, T y) { return x > y ? O(1) : O(0); });
-      case BinaryOp::lt: return map2<O, T, T>(a, b, out, kCheap, [](T x, T y) { return x < y ? O(1) : O(0); });
-      default: return;
+      case BinaryOp::eq:
+        return map2<O, T, T>(a, b, out, kCheap,
+                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x == y ? O(1) : O(0); });
+      case BinaryOp::gt:
+        return map2<O, T, T>(a, b, out, kCheap,
+                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x > y ? O(1) : O(0); });
+      case BinaryOp::lt:
+        return map2<O, T, T>(a, b, out, kCheap,
+                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x < y ? O(1) : O(0); });
+      default:
+        return;
     }
   });
 }
 
-template <typename T> void binary_float(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+template <typename T>
+void binary_float(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (op) {
-    case BinaryOp::add: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x + y; });
-    case BinaryOp::sub: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x - y; });
-    case BinaryOp::mul: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x * y; });
-    case BinaryOp::div: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x / y; });
-    case BinaryOp::pow: return map2<T, T, T>(a, b, out, kCostly, [](T x, T y) { return std::pow(x, y); });
+    case BinaryOp::add:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x + y; });
+    case BinaryOp::sub:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x - y; });
+    case BinaryOp::mul:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x * y; });
+    case BinaryOp::div:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x / y; });
+    case BinaryOp::pow:
+      return map2<T, T, T>(a, b, out, kCostly, [](T x, T y) LF_VEC_INLINE_LAMBDA { return std::pow(x, y); });
     // NaN in either input gives NaN, as in PyTorch.
     case BinaryOp::maximum:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return (x != x || x > y) ? x : y; });
+      return map2<T, T, T>(a, b, out, kCheap,
+                           [](T x, T y) LF_VEC_INLINE_LAMBDA { return (x != x || x > y) ? x : y; });
     case BinaryOp::minimum:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return (x != x || x < y) ? x : y; });
+      return map2<T, T, T>(a, b, out, kCheap,
+                           [](T x, T y) LF_VEC_INLINE_LAMBDA { return (x != x || x < y) ? x : y; });
     case BinaryOp::relu_grad:
-      return map2<T, T, T>(a, b, out, kCheap, [](T g, T x) { return x > T(0) ? g : T(0); });
+      return map2<T, T, T>(a, b, out, kCheap,
+                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return x > T(0) ? g : T(0); });
     case BinaryOp::gelu_erf_grad:
-      return map2<T, T, T>(a, b, out, kCostly, [](T g, T x) { return g * cpu::gelu_erf_grad(x); });
+      return map2<T, T, T>(a, b, out, kCostly,
+                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return g * cpu::gelu_erf_grad(x); });
     case BinaryOp::gelu_tanh_grad:
-      return map2<T, T, T>(a, b, out, kCostly, [](T g, T x) { return g * cpu::gelu_tanh_grad(x); });
+      return map2<T, T, T>(a, b, out, kCostly,
+                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return g * cpu::gelu_tanh_grad(x); });
     case BinaryOp::eq:
     case BinaryOp::gt:
-    case BinaryOp::lt: return compare<T>(op, a, b, out);
+    case BinaryOp::lt:
+      return compare<T>(op, a, b, out);
   }
 }
 
 void binary_int(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   using T = int64_t;
   switch (op) {
-    case BinaryOp::add: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x + y; });
-    case BinaryOp::sub: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x - y; });
-    case BinaryOp::mul: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x * y; });
-    case BinaryOp::maximum: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x > y ? x : y; });
-    case BinaryOp::minimum: return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) { return x < y ? x : y; });
+    case BinaryOp::add:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x + y; });
+    case BinaryOp::sub:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x - y; });
+    case BinaryOp::mul:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x * y; });
+    case BinaryOp::maximum:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x > y ? x : y; });
+    case BinaryOp::minimum:
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x < y ? x : y; });
     case BinaryOp::eq:
     case BinaryOp::gt:
-    case BinaryOp::lt: return compare<T>(op, a, b, out);
+    case BinaryOp::lt:
+      return compare<T>(op, a, b, out);
     default:
       throw Error(fmt::format("{}: not defined for i64 tensors ({}); convert to a floating dtype first",
                               binary_name(op), shape_str(a.shape())));
@@ -267,7 +347,7 @@ void CpuBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, 
     const T v = T(value);
     dispatch(mask.dtype(), [&](auto mtag) {
       using M = decltype(mtag);
-      map2<T, T, M>(x, mask, out, kCheap, [v](T xv, M m) { return m != M(0) ? v : xv; });
+      map2<T, T, M>(x, mask, out, kCheap, [v](T xv, M m) LF_VEC_INLINE_LAMBDA { return m != M(0) ? v : xv; });
     });
   });
 }

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // Gathering and scatter-adding rows along one dim. Tensors are viewed as [outer, N, inner]:
 //   index_select: out[o, i, :]  = x[o, idx[i], :]      (embedding lookup: outer = 1, x = weight [V, D])
@@ -34,7 +33,8 @@ Tensor checked_indices(const char* op, const Tensor& idx_in, int64_t n) {
 }
 
 void check_sizes(const char* op, int64_t outer, int64_t n, int64_t inner) {
-  LF_CHECK(outer >= 0 && n >= 0 && inner >= 0, "{}: negative view [outer={}, n={}, inner={}]", op, outer, n, inner);
+  LF_CHECK(outer >= 0 && n >= 0 && inner >= 0, "{}: negative view [outer={}, n={}, inner={}]", op, outer, n,
+           inner);
 }
 
 template <typename T>
@@ -79,8 +79,8 @@ void index_add_typed(const T* src, const int64_t* idx, T* out, int64_t outer, in
 
 }  // namespace
 
-void CpuBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Tensor& out, int64_t outer, int64_t n,
-                              int64_t inner) {
+void CpuBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Tensor& out, int64_t outer,
+                              int64_t n, int64_t inner) {
   const char* op = "index_select";
   check_sizes(op, outer, n, inner);
   LF_CHECK(x_in.defined(), "{}: undefined input", op);
@@ -104,22 +104,22 @@ void CpuBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Te
   });
 }
 
-void CpuBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Tensor& out, int64_t outer, int64_t n,
-                           int64_t inner) {
+void CpuBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Tensor& out, int64_t outer,
+                           int64_t n, int64_t inner) {
   const char* op = "index_add";
   check_sizes(op, outer, n, inner);
   LF_CHECK(src_in.defined(), "{}: undefined source", op);
   Tensor idx = checked_indices(op, idx_in, n);
   const int64_t count = idx.numel();
-  LF_CHECK(src_in.numel() == outer * count * inner, "{}: source {} is not [outer={}, {} indices, inner={}]", op,
-           shape_str(src_in.shape()), outer, count, inner);
+  LF_CHECK(src_in.numel() == outer * count * inner, "{}: source {} is not [outer={}, {} indices, inner={}]",
+           op, shape_str(src_in.shape()), outer, count, inner);
   cpu::check_output(op, "output", out, src_in.dtype(), outer * n * inner);
   if (outer * count * inner == 0) return;
   Tensor src = cpu::contiguous_input(src_in);
   dispatch(src.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    index_add_typed<T>(static_cast<const T*>(src.raw_data()), idx.data<int64_t>(), static_cast<T*>(out.raw_data()),
-                       outer, n, count, inner);
+    index_add_typed<T>(static_cast<const T*>(src.raw_data()), idx.data<int64_t>(),
+                       static_cast<T*>(out.raw_data()), outer, n, count, inner);
   });
 }
 

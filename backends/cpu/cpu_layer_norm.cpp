@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // layer_norm over the last dim of contiguous x [M, C], forward and backward.
 //
@@ -22,7 +21,8 @@ namespace {
 int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(cols, 1)); }
 
 template <typename T>
-void layer_norm_rows(const T* x, const T* w, const T* b, T eps, T* y, T* mean, T* rstd, int64_t rows, int64_t cols) {
+void layer_norm_rows(const T* x, const T* w, const T* b, T eps, T* y, T* mean, T* rstd, int64_t rows,
+                     int64_t cols) {
   cpu::parallel_for(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* xr = x + r * cols;
@@ -55,8 +55,8 @@ void layer_norm_rows(const T* x, const T* w, const T* b, T eps, T* y, T* mean, T
 }
 
 template <typename T>
-void layer_norm_backward_rows(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, T* dw, T* db,
-                              int64_t rows, int64_t cols) {
+void layer_norm_backward_rows(const T* x, const T* w, const T* mean, const T* rstd, const T* dy, T* dx, T* dw,
+                              T* db, int64_t rows, int64_t cols) {
   const bool want_params = dw || db;
   const int threads = cpu::max_threads();
   // Per-thread column sums: [threads, C] for dw and for db.
@@ -118,16 +118,16 @@ void layer_norm_backward_rows(const T* x, const T* w, const T* mean, const T* rs
 
 const void* param_ptr(const char* what, const Tensor& p, DType dtype, int64_t cols, Tensor& keep) {
   if (!p.defined()) return nullptr;
-  LF_CHECK(p.dtype() == dtype && p.numel() == cols, "layer_norm: {} {} {} does not match C = {} and dtype {}", what,
-           shape_str(p.shape()), p.dtype(), cols, dtype);
+  LF_CHECK(p.dtype() == dtype && p.numel() == cols, "layer_norm: {} {} {} does not match C = {} and dtype {}",
+           what, shape_str(p.shape()), p.dtype(), cols, dtype);
   keep = cpu::contiguous_input(p);
   return keep.raw_data();
 }
 
 }  // namespace
 
-void CpuBackend::layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
-                            const Tensor& mean, const Tensor& rstd) {
+void CpuBackend::layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, double eps,
+                            const Tensor& y, const Tensor& mean, const Tensor& rstd) {
   LF_CHECK(x_in.defined(), "layer_norm: undefined input");
   const int64_t cols = x_in.dim() == 0 ? 1 : x_in.shape().back();
   const int64_t rows = cols == 0 ? 0 : x_in.numel() / cols;
@@ -140,26 +140,27 @@ void CpuBackend::layer_norm(const Tensor& x_in, const Tensor& weight, const Tens
   const void* b = param_ptr("bias", bias, x.dtype(), cols, bk);
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
     using T = decltype(tag);
-    layer_norm_rows<T>(static_cast<const T*>(x.raw_data()), static_cast<const T*>(w), static_cast<const T*>(b),
-                       T(eps), static_cast<T*>(y.raw_data()), static_cast<T*>(mean.raw_data()),
-                       static_cast<T*>(rstd.raw_data()), rows, cols);
+    layer_norm_rows<T>(static_cast<const T*>(x.raw_data()), static_cast<const T*>(w),
+                       static_cast<const T*>(b), T(eps), static_cast<T*>(y.raw_data()),
+                       static_cast<T*>(mean.raw_data()), static_cast<T*>(rstd.raw_data()), rows, cols);
   });
 }
 
 void CpuBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, const Tensor& mean_in,
-                                     const Tensor& rstd_in, const Tensor& dy_in, const Tensor& dx, const Tensor& dw,
-                                     const Tensor& db) {
+                                     const Tensor& rstd_in, const Tensor& dy_in, const Tensor& dx,
+                                     const Tensor& dw, const Tensor& db) {
   const char* name = "layer_norm_backward";
-  LF_CHECK(x_in.defined() && dy_in.defined() && mean_in.defined() && rstd_in.defined(), "{}: undefined tensor",
-           name);
+  LF_CHECK(x_in.defined() && dy_in.defined() && mean_in.defined() && rstd_in.defined(),
+           "{}: undefined tensor", name);
   const DType dt = x_in.dtype();
   const int64_t cols = x_in.dim() == 0 ? 1 : x_in.shape().back();
   const int64_t rows = cols == 0 ? 0 : x_in.numel() / cols;
   LF_CHECK(dy_in.shape() == x_in.shape() && dy_in.dtype() == dt, "{}: dy {} {} does not match x {} {}", name,
            shape_str(dy_in.shape()), dy_in.dtype(), shape_str(x_in.shape()), dt);
-  LF_CHECK(mean_in.numel() == rows && rstd_in.numel() == rows && mean_in.dtype() == dt && rstd_in.dtype() == dt,
-           "{}: mean {} and rstd {} must be {} [{}]", name, shape_str(mean_in.shape()), shape_str(rstd_in.shape()), dt,
-           rows);
+  LF_CHECK(
+      mean_in.numel() == rows && rstd_in.numel() == rows && mean_in.dtype() == dt && rstd_in.dtype() == dt,
+      "{}: mean {} and rstd {} must be {} [{}]", name, shape_str(mean_in.shape()), shape_str(rstd_in.shape()),
+      dt, rows);
   if (dx.defined()) cpu::check_output(name, "dx", dx, dt, x_in.numel());
   if (dw.defined()) cpu::check_output(name, "dw", dw, dt, cols);
   if (db.defined()) cpu::check_output(name, "db", db, dt, cols);
@@ -175,8 +176,9 @@ void CpuBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, c
     using T = decltype(tag);
     auto out = [](const Tensor& t) { return t.defined() ? static_cast<T*>(t.raw_data()) : nullptr; };
     layer_norm_backward_rows<T>(static_cast<const T*>(x.raw_data()), static_cast<const T*>(w),
-                                static_cast<const T*>(mean.raw_data()), static_cast<const T*>(rstd.raw_data()),
-                                static_cast<const T*>(dy.raw_data()), out(dx), out(dw), out(db), rows, cols);
+                                static_cast<const T*>(mean.raw_data()),
+                                static_cast<const T*>(rstd.raw_data()), static_cast<const T*>(dy.raw_data()),
+                                out(dx), out(dw), out(db), rows, cols);
   });
 }
 

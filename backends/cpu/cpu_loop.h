@@ -22,7 +22,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
-#include <numeric>
 #include <vector>
 
 #include "core/shape.h"
@@ -36,7 +35,8 @@ constexpr int64_t kGrain = 32768;
 inline int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 // fn(t, lo, hi) for one contiguous block [lo, hi) per thread; t < max_threads() indexes per-thread scratch.
-template <typename Fn> void parallel_for_t(int64_t n, int64_t grain, Fn&& fn) {
+template <typename Fn>
+void parallel_for_t(int64_t n, int64_t grain, Fn&& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
   const int64_t threads = std::min<int64_t>(max_threads(), (n + grain - 1) / grain);
@@ -53,18 +53,21 @@ template <typename Fn> void parallel_for_t(int64_t n, int64_t grain, Fn&& fn) {
 }
 
 // fn(lo, hi) for one contiguous block of [0, n) per thread.
-template <typename Fn> void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
+template <typename Fn>
+void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
   parallel_for_t(n, grain, [&](int, int64_t lo, int64_t hi) { fn(lo, hi); });
 }
 
 // The simplified iteration space of N strided operands: dims outermost first, strides[d][k] for operand k.
-template <size_t N> struct LoopPlan {
+template <size_t N>
+struct LoopPlan {
   int64_t numel = 1;
   std::vector<int64_t> shape;
   std::vector<std::array<int64_t, N>> strides;
 };
 
-template <size_t N> LoopPlan<N> make_plan(const Shape& shape, const std::array<const Shape*, N>& strides) {
+template <size_t N>
+LoopPlan<N> make_plan(const Shape& shape, const std::array<const Shape*, N>& strides) {
   LoopPlan<N> p;
   p.numel = lf::numel(shape);
   std::vector<int> dims;
@@ -94,7 +97,8 @@ template <size_t N> LoopPlan<N> make_plan(const Shape& shape, const std::array<c
 }
 
 // Calls run(off, st, len) for the runs of the innermost dim that cover flat elements [lo, hi).
-template <size_t N, typename Run> void for_each_run(const LoopPlan<N>& p, int64_t lo, int64_t hi, Run&& run) {
+template <size_t N, typename Run>
+void for_each_run(const LoopPlan<N>& p, int64_t lo, int64_t hi, Run&& run) {
   const int nd = int(p.shape.size());
   const int64_t inner = p.shape[nd - 1];
   const std::array<int64_t, N>& ist = p.strides[nd - 1];

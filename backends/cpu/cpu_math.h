@@ -5,14 +5,17 @@
 // elsewhere. exp is the workhorse of softmax, cross-entropy, sigmoid and GELU, so for f32 we use a
 // branch-free exp (Cody-Waite range reduction + a degree-7 polynomial, ~1 ulp) and build erf on it.
 // f64 exists for gradcheck, where accuracy matters more than speed: it uses the libm functions.
+#include <algorithm>
 #include <bit>
 #include <cmath>
-#include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 // Always inlined: a call inside a vector loop would make the loop scalar (GCC gives up inlining in the
 // big dispatch functions otherwise).
 #define LF_VEC_INLINE __attribute__((always_inline)) inline
+// The same for the per-element lambdas handed to the loop skeletons: [](float x) LF_VEC_INLINE_LAMBDA { ... }
+#define LF_VEC_INLINE_LAMBDA __attribute__((always_inline))
 
 namespace lf::cpu {
 
@@ -24,8 +27,8 @@ LF_VEC_INLINE float exp_f32(float x) {
   // floor/isnan they vectorise without -ffast-math. Adding and subtracting 1.5 * 2^23 rounds to nearest.
   float xc = std::min(std::max(x, -104.0f), 89.0f);
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693359375f;    // ln2 split in two (Cody-Waite): n * hi is exact
-  r = r + n * 2.12194440e-4f;         // ln2 = 0.693359375 - 2.12194440e-4
+  float r = xc - n * 0.693359375f;  // ln2 split in two (Cody-Waite): n * hi is exact
+  r = r + n * 2.12194440e-4f;       // ln2 = 0.693359375 - 2.12194440e-4
   float p = 1.0f / 5040;
   p = p * r + 1.0f / 720;
   p = p * r + 1.0f / 120;
@@ -40,43 +43,39 @@ LF_VEC_INLINE float exp_f32(float x) {
   return p * s1 * s2;  // a NaN x made p NaN
 }
 
-// erf by Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, enough for GELU in f32.
-LF_VEC_INLINE float erf_f32(float x) {
-  float ax = std::fabs(x);
-  float t = 1.0f / (1.0f + 0.3275911f * ax);
+// erf by Abramowitz & Stegun 7.1.26: |error| < 1.5e-7 (5e-7 after float rounding), enough for GELU in f32.
+// The caller passes e = exp(-x^2), which GELU's gradient needs as well.
+LF_VEC_INLINE float erf_f32(float x, float e) {
+  float t = 1.0f / (1.0f + 0.3275911f * std::fabs(x));
   float p = 1.061405429f;
   p = p * t - 1.453152027f;
   p = p * t + 1.421413741f;
   p = p * t - 0.284496736f;
   p = p * t + 0.254829592f;
-  float y = 1.0f - p * t * exp_f32(-ax * ax);
-  return std::copysign(y, x);
+  return std::copysign(1.0f - p * t * e, x);
 }
-
-// sqrt(x) for x >= 0 to ~2 ulp, vectorisable (std::sqrt is not under the default -fmath-errno: GCC keeps
-// a scalar call for negative inputs). 1/sqrt from the classic bit-level guess (3.4e-2 relative error),
-// refined by three Newton steps (each squares the error), then sqrt(x) = x * (1/sqrt(x)); x = 0 gives 0.
-LF_VEC_INLINE float sqrt_f32(float x) {
-  float y = std::bit_cast<float>(0x5f3759df - (std::bit_cast<int32_t>(x) >> 1));
-  y = y * (1.5f - 0.5f * x * y * y);
-  y = y * (1.5f - 0.5f * x * y * y);
-  y = y * (1.5f - 0.5f * x * y * y);
-  return x * y;
-}
+LF_VEC_INLINE float erf_f32(float x) { return erf_f32(x, exp_f32(-x * x)); }
 
 // Type-generic entry points used by the kernels.
 LF_VEC_INLINE float vexp(float x) { return exp_f32(x); }
 LF_VEC_INLINE double vexp(double x) { return std::exp(x); }
 LF_VEC_INLINE float verf(float x) { return erf_f32(x); }
 LF_VEC_INLINE double verf(double x) { return std::erf(x); }
-LF_VEC_INLINE float vsqrt(float x) { return sqrt_f32(x); }
+LF_VEC_INLINE float vsqrt(float x) { return std::sqrt(x); }  // vectorises: -fno-math-errno
 LF_VEC_INLINE double vsqrt(double x) { return std::sqrt(x); }
 
-template <typename T> LF_VEC_INLINE T sigmoid(T x) { return T(1) / (T(1) + vexp(-x)); }
+template <typename T>
+LF_VEC_INLINE T sigmoid(T x) {
+  return T(1) / (T(1) + vexp(-x));
+}
 
 // GELU, exact form: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); d/dx = Phi(x) + x * phi(x).
-template <typename T> LF_VEC_INLINE T gelu_erf(T x) { return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752))); }
-template <typename T> LF_VEC_INLINE T gelu_erf_grad(T x) {
+template <typename T>
+LF_VEC_INLINE T gelu_erf(T x) {
+  return T(0.5) * x * (T(1) + verf(x * T(0.70710678118654752)));
+}
+template <typename T>
+LF_VEC_INLINE T gelu_erf_grad(T x) {
   T cdf = T(0.5) * (T(1) + verf(x * T(0.70710678118654752)));
   T pdf = T(0.39894228040143268) * vexp(T(-0.5) * x * x);
   return cdf + x * pdf;
@@ -85,11 +84,13 @@ template <typename T> LF_VEC_INLINE T gelu_erf_grad(T x) {
 // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
 // Since 1 + tanh(u) = 2 sigmoid(2u), this is x * sigmoid(2u): one exp, no cancellation near -inf.
 // d/dx = s + 2 x s (1 - s) u', with s = sigmoid(2u) and u' = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
-template <typename T> LF_VEC_INLINE T gelu_tanh(T x) {
+template <typename T>
+LF_VEC_INLINE T gelu_tanh(T x) {
   T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
   return x * sigmoid(T(2) * u);
 }
-template <typename T> LF_VEC_INLINE T gelu_tanh_grad(T x) {
+template <typename T>
+LF_VEC_INLINE T gelu_tanh_grad(T x) {
   T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
   T du = T(0.79788456080286536) * (T(1) + T(3 * 0.044715) * x * x);
   T s = sigmoid(T(2) * u);

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // random: element i of dst is a function of element i of the Philox stream (seed, offset) (core/philox.h),
 // so the numbers do not depend on how the work is split between threads, or on the device:
@@ -15,6 +14,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
+#include "backends/cpu/cpu_math.h"
 #include "core/philox.h"
 
 #if defined(__AVX2__)
@@ -28,8 +28,8 @@ namespace {
 #if defined(__AVX2__)
 // hi and lo halves of the 32x32 -> 64-bit products a[l] * m for 8 lanes.
 inline void mulhilo8(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
-  __m256i even = _mm256_mul_epu32(a, m);                         // lanes 0,2,4,6 as 64-bit products
-  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);   // lanes 1,3,5,7
+  __m256i even = _mm256_mul_epu32(a, m);                        // lanes 0,2,4,6 as 64-bit products
+  __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  // lanes 1,3,5,7
   hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
   lo = _mm256_mullo_epi32(a, m);
 }
@@ -82,7 +82,8 @@ void philox_blocks(uint64_t b0, int64_t nblocks, uint64_t seed, uint32_t* raw) {
 }
 
 // dst[i] = f(stream element offset + i) for i in [lo, hi), generated 1024 elements at a time.
-template <typename T, typename F> void philox_map(T* dst, int64_t lo, int64_t hi, GeneratorState at, F f) {
+template <typename T, typename F>
+void philox_map(T* dst, int64_t lo, int64_t hi, GeneratorState at, F f) {
   constexpr int64_t kBlocks = 256;
   alignas(32) uint32_t raw[4 * kBlocks];
   uint64_t first = at.offset + uint64_t(lo);
@@ -112,20 +113,25 @@ void CpuBackend::random(const Tensor& dst, RandomKind kind, double a, double b, 
     cpu::parallel_for(dst.numel(), cpu::kGrain / 4, [&](int64_t lo, int64_t hi) {
       switch (kind) {
         case RandomKind::uniform:
-          philox_map(p, lo, hi, at, [a, b](uint32_t x) { return T(a + (b - a) * double(uniform01(x))); });
+          philox_map(p, lo, hi, at, [a, b](uint32_t x) LF_VEC_INLINE_LAMBDA {
+            return T(a + (b - a) * double(uniform01(x)));
+          });
           break;
         case RandomKind::bernoulli: {
           // double(u) < a with u = (x >> 8) / 2^24, in integers: (x >> 8) < ceil(a * 2^24).
           const double clamped = a > 0 ? std::min(a, 1.0) : 0.0;  // a NaN keeps nothing, as u < NaN is false
           const uint32_t threshold = uint32_t(std::ceil(clamped * 16777216.0));
           const T keep = T(b);
-          philox_map(p, lo, hi, at, [threshold, keep](uint32_t x) { return (x >> 8) < threshold ? keep : T(0); });
+          philox_map(p, lo, hi, at, [threshold, keep](uint32_t x) LF_VEC_INLINE_LAMBDA {
+            return (x >> 8) < threshold ? keep : T(0);
+          });
           break;
         }
         case RandomKind::normal:
           // normal_at pairs stream elements (2m, 2m+1) through Box-Muller (libm log/sin/cos); it only
           // initialises weights, so the per-element call is fast enough.
-          for (int64_t i = lo; i < hi; ++i) p[i] = T(a + b * double(normal_at(at.seed, at.offset, uint64_t(i))));
+          for (int64_t i = lo; i < hi; ++i)
+            p[i] = T(a + b * double(normal_at(at.seed, at.offset, uint64_t(i))));
           break;
       }
     });

@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // reduce: x contiguous [M, R] -> out [M], the sum or the max of each row.
 //
@@ -18,9 +17,11 @@ namespace lf {
 namespace {
 
 // The accumulator type of a sum: double for floats, int64 for i64.
-template <typename T> using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+template <typename T>
+using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
-template <typename T> SumAcc<T> sum_range(const T* x, int64_t n) {
+template <typename T>
+SumAcc<T> sum_range(const T* x, int64_t n) {
   if constexpr (std::is_floating_point_v<T>) {
     // 16 double lanes: the compiler makes them 4 independent vector accumulators (no add-latency chain),
     // and double accumulation keeps a float sum exact to ~1e-16 relative per step.
@@ -41,7 +42,8 @@ template <typename T> SumAcc<T> sum_range(const T* x, int64_t n) {
 }
 
 // Max of n >= 1 elements; a NaN anywhere makes the result NaN (as in PyTorch).
-template <typename T> T max_range(const T* x, int64_t n) {
+template <typename T>
+T max_range(const T* x, int64_t n) {
   T m = x[0];
   if constexpr (std::is_floating_point_v<T>) {
     int nan = 0;
@@ -58,12 +60,14 @@ template <typename T> T max_range(const T* x, int64_t n) {
   }
 }
 
-template <typename T> T empty_max() {
+template <typename T>
+T empty_max() {
   if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
   return std::numeric_limits<T>::lowest();
 }
 
-template <typename T> void reduce_typed(ReduceOp op, const T* x, T* out, int64_t rows, int64_t cols) {
+template <typename T>
+void reduce_typed(ReduceOp op, const T* x, T* out, int64_t rows, int64_t cols) {
   if (cols == 0) {
     for (int64_t r = 0; r < rows; ++r) out[r] = op == ReduceOp::sum ? T(0) : empty_max<T>();
     return;
@@ -83,8 +87,10 @@ template <typename T> void reduce_typed(ReduceOp op, const T* x, T* out, int64_t
     std::vector<SumAcc<T>> sums(threads, 0);
     std::vector<T> maxes(threads, row[0]);
     cpu::parallel_for_t(cols, cpu::kGrain, [&](int t, int64_t lo, int64_t hi) {
-      if (op == ReduceOp::sum) sums[t] = sum_range(row + lo, hi - lo);
-      else maxes[t] = max_range(row + lo, hi - lo);
+      if (op == ReduceOp::sum)
+        sums[t] = sum_range(row + lo, hi - lo);
+      else
+        maxes[t] = max_range(row + lo, hi - lo);
     });
     if (op == ReduceOp::sum) {
       SumAcc<T> s = 0;

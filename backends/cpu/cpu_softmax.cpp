@@ -1,4 +1,3 @@
-#include "backends/cpu/cpu_fp.h"  // first: see the file
 //
 // Row-wise softmax / log-softmax and cross-entropy over contiguous [M, C], forward and backward.
 //
@@ -27,7 +26,8 @@ void rows_cols(const Tensor& t, int64_t& rows, int64_t& cols) {
   rows = cols == 0 ? 0 : t.numel() / cols;
 }
 
-template <typename T> T row_max(const T* x, int64_t n) {
+template <typename T>
+T row_max(const T* x, int64_t n) {
   T m = -std::numeric_limits<T>::infinity();
 #pragma omp simd reduction(max : m)
   for (int64_t j = 0; j < n; ++j) m = x[j] > m ? x[j] : m;
@@ -35,7 +35,8 @@ template <typename T> T row_max(const T* x, int64_t n) {
 }
 
 // sum_j exp(x[j] - mx); also stores the exps in e when e is not null.
-template <typename T> T sum_exp(const T* x, T mx, T* e, int64_t n) {
+template <typename T>
+T sum_exp(const T* x, T mx, T* e, int64_t n) {
   T s = 0;
   if (e) {
 #pragma omp simd reduction(+ : s)
@@ -51,7 +52,8 @@ template <typename T> T sum_exp(const T* x, T mx, T* e, int64_t n) {
   return s;
 }
 
-template <typename T> void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
+template <typename T>
+void softmax_rows(const T* x, T* y, int64_t rows, int64_t cols, bool log) {
   cpu::parallel_for(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* xr = x + r * cols;
@@ -121,8 +123,8 @@ int64_t cross_entropy_rows(const T* x, const int64_t* target, int64_t ignore, T*
 }
 
 template <typename T>
-void cross_entropy_backward_rows(const T* x, const int64_t* target, const T* lse, int64_t ignore, T scale, T* dx,
-                                 int64_t rows, int64_t cols) {
+void cross_entropy_backward_rows(const T* x, const int64_t* target, const T* lse, int64_t ignore, T scale,
+                                 T* dx, int64_t rows, int64_t cols) {
   cpu::parallel_for(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
     for (int64_t r = lo; r < hi; ++r) {
       const T* xr = x + r * cols;
@@ -161,8 +163,8 @@ void CpuBackend::softmax(const Tensor& x_in, const Tensor& y, bool log) {
 void CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& dy_in, const Tensor& dx, bool log) {
   const char* name = log ? "log_softmax_backward" : "softmax_backward";
   LF_CHECK(y_in.defined() && dy_in.defined(), "{}: undefined tensor", name);
-  LF_CHECK(y_in.shape() == dy_in.shape() && y_in.dtype() == dy_in.dtype(), "{}: y {} {} and dy {} {} differ", name,
-           shape_str(y_in.shape()), y_in.dtype(), shape_str(dy_in.shape()), dy_in.dtype());
+  LF_CHECK(y_in.shape() == dy_in.shape() && y_in.dtype() == dy_in.dtype(), "{}: y {} {} and dy {} {} differ",
+           name, shape_str(y_in.shape()), y_in.dtype(), shape_str(dy_in.shape()), dy_in.dtype());
   int64_t rows, cols;
   rows_cols(y_in, rows, cols);
   cpu::check_output(name, "dx", dx, y_in.dtype(), y_in.numel());
@@ -190,12 +192,14 @@ int64_t CpuBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_
   return dispatch_float(x.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     return cross_entropy_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(), ignore_index,
-                                 static_cast<T*>(loss.raw_data()), static_cast<T*>(lse.raw_data()), rows, cols);
+                                 static_cast<T*>(loss.raw_data()), static_cast<T*>(lse.raw_data()), rows,
+                                 cols);
   });
 }
 
-void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& lse_in,
-                                        int64_t ignore_index, double scale, const Tensor& dlogits) {
+void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in,
+                                        const Tensor& lse_in, int64_t ignore_index, double scale,
+                                        const Tensor& dlogits) {
   const char* name = "cross_entropy_backward";
   LF_CHECK(logits_in.defined() && target_in.defined() && lse_in.defined(), "{}: undefined tensor", name);
   int64_t rows, cols;
@@ -203,8 +207,9 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& t
   LF_CHECK(target_in.dtype() == DType::i64 && target_in.numel() == rows,
            "{}: target {} {} does not match logits {}", name, shape_str(target_in.shape()), target_in.dtype(),
            shape_str(logits_in.shape()));
-  LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows, "{}: lse {} {} does not match logits {}",
-           name, shape_str(lse_in.shape()), lse_in.dtype(), shape_str(logits_in.shape()));
+  LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows,
+           "{}: lse {} {} does not match logits {}", name, shape_str(lse_in.shape()), lse_in.dtype(),
+           shape_str(logits_in.shape()));
   cpu::check_output(name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
   if (rows == 0) return;
   Tensor x = cpu::contiguous_input(logits_in), target = cpu::contiguous_input(target_in);
