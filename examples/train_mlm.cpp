@@ -33,7 +33,7 @@ struct Options {
   std::string decay = "cosine", sample = "The quick brown fox jumps over the l_zy dog. A f__end in need is a fr__nd indeed.";
   int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 600, warmup = 60;
   int64_t eval_every = 100, eval_batches = 8, checkpoint_every = 200;
-  double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0;
+  double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 0.02;
   uint64_t seed = 1;
 };
 
@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
   app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str();
   app.add_option("--heads", o.heads, "attention heads")->capture_default_str();
   app.add_option("--dropout", o.dropout, "dropout on residual branches")->capture_default_str();
+  app.add_option("--token-init-std", o.token_init_std, "std of the token embedding's normal init")
+      ->capture_default_str();
   app.add_option("--steps", o.steps, "total optimizer steps")->capture_default_str();
   app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
   app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
@@ -117,6 +119,7 @@ int main(int argc, char** argv) {
       cfg.kind = parse_attention_kind(o.attention);
       cfg.sharing = parse_sharing(o.sharing);
       cfg.dropout = o.dropout;
+      cfg.token_init_std = o.token_init_std;
       cfg.validate();
     }
     LF_CHECK(o.seq_len <= cfg.max_len, "train_mlm: --seq-len {} exceeds the checkpoint's max_len {}", o.seq_len,

@@ -1,19 +1,33 @@
 #include "nn/encoder.h"
 
+#include <cmath>
+
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 
 namespace lf {
 
+// pos[i, 2j] = sin(i / 10000^(2j/D)), pos[i, 2j+1] = cos(i / 10000^(2j/D)): [n, D]
+static Tensor sinusoids(int64_t n, int64_t dim) {
+  std::vector<float> v(size_t(n * dim));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < dim; ++j) {
+      double angle = double(i) / std::pow(10000.0, double(j - j % 2) / double(dim));
+      v[size_t(i * dim + j)] = float(j % 2 == 0 ? std::sin(angle) : std::cos(angle));
+    }
+  return from_vector(v, {n, dim});
+}
+
 Encoder::Encoder(const EncoderConfig& c) : cfg(c) {
   cfg.validate();
-  pos = register_parameter("pos", mul(randn({cfg.max_len, cfg.dim}), 0.02));
+  pos = register_parameter("pos", cfg.sinusoidal_init ? sinusoids(cfg.max_len, cfg.dim)
+                                                       : mul(randn({cfg.max_len, cfg.dim}), 0.02));
   if (cfg.kind == AttentionKind::linformer && cfg.sharing == Sharing::layerwise)
     E = register_parameter("E", linformer_projection({cfg.max_len, cfg.k}));
   if (cfg.in_features > 0)
     proj = register_module("proj", std::make_shared<Linear>(cfg.in_features, cfg.dim));
   else
-    tok = register_module("tok", std::make_shared<Embedding>(cfg.vocab, cfg.dim));
+    tok = register_module("tok", std::make_shared<Embedding>(cfg.vocab, cfg.dim, cfg.token_init_std));
   blocks = register_module("blocks", std::make_shared<ModuleList>());
   for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(std::make_shared<EncoderBlock>(cfg));
   ln = register_module("ln", std::make_shared<LayerNorm>(cfg.dim));

@@ -7,41 +7,14 @@
 #include "backends/backend.h"
 #include "core/philox.h"
 #include "tests/support/helpers.h"
+#include "tests/support/raw_tensors.h"
 
 using namespace lf;
+using namespace lf::test;
 
 namespace {
 
 Backend& be() { return cpu_backend(); }
-
-template <typename T>
-Tensor make(const Shape& shape, const std::vector<double>& v) {
-  Tensor t = Tensor::empty(shape, dtype_of<T>());
-  REQUIRE(int64_t(v.size()) == t.numel());
-  T* p = t.data<T>();
-  for (size_t i = 0; i < v.size(); ++i) p[i] = T(v[i]);
-  return t;
-}
-Tensor f32(const Shape& shape, const std::vector<double>& v) { return make<float>(shape, v); }
-Tensor f64(const Shape& shape, const std::vector<double>& v) { return make<double>(shape, v); }
-Tensor i64(const Shape& shape, const std::vector<double>& v) { return make<int64_t>(shape, v); }
-
-// Values of any (strided) view in row-major order, as doubles.
-std::vector<double> vals(const Tensor& t) {
-  std::vector<double> out;
-  std::vector<int64_t> idx(t.dim(), 0);
-  for (int64_t n = 0; n < t.numel(); ++n) {
-    int64_t off = 0;
-    for (int64_t d = 0; d < t.dim(); ++d) off += idx[d] * t.strides()[d];
-    dispatch(t.dtype(),
-             [&](auto tag) { out.push_back(double(static_cast<decltype(tag)*>(t.raw_data())[off])); });
-    for (int64_t d = t.dim() - 1; d >= 0; --d) {
-      if (++idx[d] < t.shape()[d]) break;
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
 
 Tensor like(const Tensor& t, DType dt) { return Tensor::empty(t.shape(), dt); }
 Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype()); }

@@ -13,7 +13,8 @@ std::map<std::string, std::string> config_to_meta(const EncoderConfig& c) {
                       {"max_len", c.max_len}, {"k", c.k},
                       {"attention", std::string(attention_kind_name(c.kind))},
                       {"sharing", std::string(sharing_name(c.sharing))},
-                      {"dropout", c.dropout}, {"tie_embeddings", c.tie_embeddings}};
+                      {"dropout", c.dropout}, {"tie_embeddings", c.tie_embeddings},
+                      {"token_init_std", c.token_init_std}, {"sinusoidal_init", c.sinusoidal_init}};
   return {{"config", j.dump()}};
 }
 
@@ -33,6 +34,8 @@ EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, c
     c.sharing = parse_sharing(j.at("sharing").get<std::string>());
     c.dropout = j.at("dropout");
     c.tie_embeddings = j.at("tie_embeddings");
+    c.token_init_std = j.value("token_init_std", 1.0);
+    c.sinusoidal_init = j.value("sinusoidal_init", false);
     c.validate();
     return c;
   } catch (const nlohmann::json::exception& e) {
