@@ -7,6 +7,7 @@
 // GEMM reports GFLOP/s (2*M*N*K per call); the memory-bound ops report GB/s (bytes read + written).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+#include <omp.h>
 
 #include "ops/ops.h"
 
@@ -20,14 +21,19 @@ void gemm_counters(benchmark::State& state, int64_t n) {
                                                  benchmark::Counter::kIs1000);
 }
 
+// Raw OpenBLAS with its own threads (as many as OpenMP has). lf's CPU backend keeps OpenBLAS single-threaded
+// and splits GEMMs over OpenMP threads itself (backends/cpu/cpu_gemm.cpp), so the setting is restored after.
 void BM_GemmCblas(benchmark::State& state) {
   const int64_t n = state.range(0);
   Tensor a = randn({n, n}), b = randn({n, n}), c = zeros({n, n});
+  int previous = openblas_get_num_threads();
+  openblas_set_num_threads(omp_get_max_threads());
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), int(n), int(n), 1.0f, a.data<float>(), int(n),
                 b.data<float>(), int(n), 0.0f, c.data<float>(), int(n));
     benchmark::DoNotOptimize(c.data<float>());
   }
+  openblas_set_num_threads(previous);
   gemm_counters(state, n);
 }
 

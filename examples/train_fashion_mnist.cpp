@@ -29,7 +29,7 @@ namespace {
 
 struct Options {
   std::string data = kFashionMnistDir, out = "runs/fashion_mnist", sharing = "layerwise";
-  int64_t patch = 4, dim = 64, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
+  int64_t patch = 4, dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
   double lr = 2e-3, weight_decay = 0.05, dropout = 0.0, minutes = 15;
   uint64_t seed = 1;
 };

@@ -31,9 +31,9 @@ namespace {
 struct Options {
   std::string corpus = kFortunesDir, out = "runs/mlm", resume, attention = "linformer", sharing = "layerwise";
   std::string decay = "cosine", sample = "The quick brown fox jumps over the l_zy dog. A f__end in need is a fr__nd indeed.";
-  int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 600, warmup = 60;
-  int64_t eval_every = 100, eval_batches = 8, checkpoint_every = 200;
-  double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 0.02;
+  int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 1500, warmup = 100;
+  int64_t eval_every = 250, eval_batches = 8, checkpoint_every = 500;
+  double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   uint64_t seed = 1;
 };
 

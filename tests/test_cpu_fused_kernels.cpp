@@ -17,18 +17,6 @@ namespace {
 Backend& be() { return cpu_backend(); }
 
 Tensor like(const Tensor& t) { return Tensor::empty(t.shape(), t.dtype()); }
-std::vector<double> iota(int64_t n, double start = 0, double step = 1) {
-  std::vector<double> v(n);
-  for (int64_t i = 0; i < n; ++i) v[i] = start + step * double(i);
-  return v;
-}
-void check_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    INFO("element " << i << ": " << a[i] << " vs " << b[i]);
-    CHECK(std::abs(a[i] - b[i]) <= tol * (1 + std::abs(b[i])));
-  }
-}
 
 }  // namespace
 TEST_CASE("cpu softmax and log_softmax, forward and backward") {

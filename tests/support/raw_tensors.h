@@ -1,6 +1,7 @@
 #pragma once
 // Tensors for tests that call backend primitives directly (no ops/): built with Tensor::empty and filled
 // through data<T>(), read back element by element through the strides.
+#include <cmath>
 #include <vector>
 
 #include "tests/support/helpers.h"
@@ -34,6 +35,21 @@ inline std::vector<double> vals(const Tensor& t) {
     }
   }
   return out;
+}
+
+// start, start + step, ... (n values)
+inline std::vector<double> iota(int64_t n, double start = 0, double step = 1) {
+  std::vector<double> v(n);
+  for (int64_t i = 0; i < n; ++i) v[i] = start + step * double(i);
+  return v;
+}
+// Elementwise |a - b| <= tol * (1 + |b|), naming the first elements that differ.
+inline void check_close(const std::vector<double>& a, const std::vector<double>& b, double tol) {
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    INFO("element " << i << ": " << a[i] << " vs " << b[i]);
+    CHECK(std::abs(a[i] - b[i]) <= tol * (1 + std::abs(b[i])));
+  }
 }
 
 }  // namespace lf::test
