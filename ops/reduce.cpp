@@ -59,17 +59,6 @@ ReducePlan make_plan(const char* op, const Tensor& x, const Shape& dims, bool ke
 
 // The [M] reduction of x by the plan, as a fresh contiguous tensor; records nothing.
 Tensor reduce_rows(ReduceOp rop, const Tensor& x, const ReducePlan& p) {
-  // Summing a contiguous x over its leading dims (bias gradients: [B, n, D] -> [D]) needs no transposing
-  // copy: read x as [R, M] and let a GEMM do it, out [1, M] = ones [1, R] @ x [R, M].
-  bool leading = std::is_partitioned(p.reduced.begin(), p.reduced.end(), [](bool r) { return r; });
-  if (rop == ReduceOp::sum && leading && x.is_contiguous() && is_floating(x.dtype()) && p.M > 1 && p.R > 1) {
-    Tensor ones = Tensor::empty({p.R}, x.dtype(), x.device());
-    backend_of(x).fill(ones, 1.0);
-    Tensor out = Tensor::empty({p.M}, x.dtype(), x.device());
-    backend_of(x).gemm(x.dtype(), false, false, 1, p.M, p.R, 1.0, ones.raw_data(), p.R, 0, x.raw_data(), p.M, 0,
-                       0.0, out.raw_data(), p.M, 0, 1);
-    return out;
-  }
   // Permute: kept dims first, reduced dims last, so each output's inputs form one row.
   Shape shape, strides;
   for (int pass = 0; pass < 2; ++pass)
