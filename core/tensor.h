@@ -10,6 +10,8 @@
 // user can write `x.reshape({2, 3})`, and defined with the op they belong to in ops/ or autograd/.
 #include <initializer_list>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/allocator.h"
@@ -111,5 +113,8 @@ class Tensor {
  private:
   std::shared_ptr<TensorImpl> impl_;
 };
+
+// Ordered name -> tensor pairs: what Module::state_dict() returns and a safetensors file stores.
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 }  // namespace lf

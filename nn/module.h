@@ -23,9 +23,6 @@
 
 namespace lf {
 
-// Ordered (registration order) list of name -> tensor: what state_dict() returns and safetensors stores.
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
 class Module {
  public:
   Module() = default;

@@ -18,8 +18,6 @@
 
 namespace lf {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
-
 // Writes `tensors` (any device, any strides: each is copied to a contiguous CPU tensor first) and the
 // string-to-string `metadata`. The file is written to path + ".tmp", flushed and fsync'ed, then renamed
 // over `path`, so a crash mid-save leaves the previous file intact. Names must be unique and non-empty.
