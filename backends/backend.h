@@ -59,8 +59,9 @@ class Backend {
   virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) = 0;
   // a and b are already expanded to out's shape (stride 0 where broadcast); out contiguous.
   virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
-  // x contiguous [M, R] -> out [M]: reduces each row.
-  virtual void reduce(ReduceOp op, const Tensor& x, const Tensor& out) = 0;
+  // x contiguous, viewed as [outer, R, inner] -> out [outer, inner]: reduces over R. out.numel() is
+  // outer * inner; inner == 1 reduces each row of [outer, R].
+  virtual void reduce(ReduceOp op, const Tensor& x, const Tensor& out, int64_t inner) = 0;
 
   // C[i] = alpha * op(A[i]) @ op(B[i]) + beta * C[i] for i < batch; row-major, lda/ldb/ldc are row strides,
   // sa/sb/sc batch strides in elements (0 broadcasts one matrix over the batch). op = transpose when ta/tb.

@@ -54,9 +54,9 @@ class ProfilingBackend final : public Backend {
     Timed t(in_, std::string("binary.") + kBinaryNames[int(op)]);
     in_.binary(op, a, b, o);
   }
-  void reduce(ReduceOp op, const Tensor& x, const Tensor& o) override {
+  void reduce(ReduceOp op, const Tensor& x, const Tensor& o, int64_t inner) override {
     Timed t(in_, op == ReduceOp::sum ? "reduce.sum" : "reduce.max");
-    in_.reduce(op, x, o);
+    in_.reduce(op, x, o, inner);
   }
   void gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
             int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,

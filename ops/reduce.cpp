@@ -1,14 +1,17 @@
-// Reductions over any set of dims, all through one backend primitive: reduce each row of a contiguous
-// [M, R] matrix.
+// Reductions over any set of dims, all through one backend primitive: reduce the middle dim of a
+// contiguous [outer, R, inner] tensor to [outer, inner].
 //
-//   x [B, T, C], dims {1}:  permute to [B, C, T] (a strided view), copy to contiguous if needed,
-//                           read as [M = B*C, R = T], reduce rows -> [B*C] -> reshape [B, C] (or [B, 1, C]).
+//   x [B, T, C] contiguous, dims {0, 1}: the reduced dims are one block, so x is read in place as
+//                           [outer = 1, R = B*T, inner = C] (a bias gradient: no copy).
+//   x [B, T, C], dims {0, 2}: not one block: permute to [T, B, C] (kept dims first, a strided view), copy
+//                           to contiguous, read as [outer = T, R = B*C, inner = 1] -> [T] -> reshape.
 //
 // Backward of sum copies the gradient back along the reduced dims; mean and var are composed from
 // sum and elementwise ops, so autograd differentiates them for free.
 #include "ops/reduce.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "autograd/node.h"
 #include "ops/check.h"
@@ -57,8 +60,34 @@ ReducePlan make_plan(const char* op, const Tensor& x, const Shape& dims, bool ke
   return p;
 }
 
+// When x is contiguous and its reduced dims (ignoring size-1 dims) are one consecutive block, the
+// product of the dims after that block: x is then [outer, R, inner] as it lies. Otherwise nothing.
+std::optional<int64_t> inner_of_block(const Tensor& x, const ReducePlan& p) {
+  if (!x.is_contiguous()) return std::nullopt;
+  int64_t first = -1, last = -1;
+  for (size_t d = 0; d < p.reduced.size(); ++d)
+    if (p.reduced[d] && x.shape()[d] != 1) {
+      if (first < 0) first = int64_t(d);
+      last = int64_t(d);
+    }
+  if (first < 0) return std::nullopt;
+  int64_t inner = 1;
+  for (size_t d = 0; d < p.reduced.size(); ++d) {
+    bool inside = int64_t(d) > first && int64_t(d) < last;
+    if (inside && !p.reduced[d] && x.shape()[d] != 1) return std::nullopt;  // a kept dim splits the block
+    if (int64_t(d) > last) inner *= x.shape()[d];
+  }
+  return inner;
+}
+
 // The [M] reduction of x by the plan, as a fresh contiguous tensor; records nothing.
 Tensor reduce_rows(ReduceOp rop, const Tensor& x, const ReducePlan& p) {
+  if (p.M > 0 && p.R > 0)
+    if (auto inner = inner_of_block(x, p)) {
+      Tensor out = Tensor::empty({p.M}, x.dtype(), x.device());
+      backend_of(x).reduce(rop, x, out, *inner);
+      return out;
+    }
   // Permute: kept dims first, reduced dims last, so each output's inputs form one row.
   Shape shape, strides;
   for (int pass = 0; pass < 2; ++pass)
@@ -79,7 +108,7 @@ Tensor reduce_rows(ReduceOp rop, const Tensor& x, const ReducePlan& p) {
     backend_of(x).fill(out, 0.0);
     return out;
   }
-  backend_of(x).reduce(rop, v.as_strided({p.M, p.R}, {p.R, 1}, v.offset()), out);
+  backend_of(x).reduce(rop, v.as_strided({p.M, p.R}, {p.R, 1}, v.offset()), out, 1);
   return out;
 }
 

@@ -229,26 +229,55 @@ TEST_CASE("cpu masked_fill with a broadcast mask of another dtype") {
 
 TEST_CASE("cpu reduce: sum and max of rows") {
   Tensor x = f32({2, 3}, {1, 5, 3, -4, -2, -8}), s = Tensor::empty({2});
-  be().reduce(ReduceOp::sum, x, s);
+  be().reduce(ReduceOp::sum, x, s, 1);
   CHECK(vals(s) == std::vector<double>{9, -14});
-  be().reduce(ReduceOp::max, x, s);
+  be().reduce(ReduceOp::max, x, s, 1);
   CHECK(vals(s) == std::vector<double>{5, -2});
   Tensor xi = i64({2, 2}, {3, 4, 5, -6}), si = Tensor::empty({2}, DType::i64);
-  be().reduce(ReduceOp::sum, xi, si);
+  be().reduce(ReduceOp::sum, xi, si, 1);
   CHECK(vals(si) == std::vector<double>{7, -1});
   // one long row: split between threads; exact for a million ones, ~exact for 0.1s
   Tensor ones = f32({1, 1000000}, std::vector<double>(1000000, 1.0)), one = Tensor::empty({1});
-  be().reduce(ReduceOp::sum, ones, one);
+  be().reduce(ReduceOp::sum, ones, one, 1);
   CHECK(vals(one)[0] == 1000000);
   Tensor tenths = f32({1000000}, std::vector<double>(1000000, 0.1));
-  be().reduce(ReduceOp::sum, tenths, one);
+  be().reduce(ReduceOp::sum, tenths, one, 1);
   CHECK(vals(one)[0] == Approx(100000).epsilon(1e-7));
-  be().reduce(ReduceOp::max, f32({4}, {1, NAN, 3, 2}), one);
+  be().reduce(ReduceOp::max, f32({4}, {1, NAN, 3, 2}), one, 1);
   CHECK(std::isnan(vals(one)[0]));
   // many rows in parallel
   Tensor rows = f32({5000, 20}, iota(100000)), rs = Tensor::empty({5000});
-  be().reduce(ReduceOp::max, rows, rs);
+  be().reduce(ReduceOp::max, rows, rs, 1);
   CHECK(vals(rs)[4321] == 4321 * 20 + 19);
+}
+
+TEST_CASE("cpu reduce: the middle dim of [outer, R, inner]") {
+  // [2, 3, 2]: out[o, j] = op over r of x[o, r, j]
+  Tensor x = f32({2, 3, 2}, {1, 2, 3, 4, 5, -6, 7, 8, 9, 10, -11, NAN}), out = Tensor::empty({2, 2});
+  be().reduce(ReduceOp::sum, x, out, 2);
+  CHECK(vals(out)[0] == 9);
+  CHECK(vals(out)[1] == 0);
+  CHECK(vals(out)[2] == 5);
+  CHECK(std::isnan(vals(out)[3]));
+  be().reduce(ReduceOp::max, x, out, 2);
+  CHECK(vals(out)[0] == 5);
+  CHECK(vals(out)[1] == 4);
+  CHECK(vals(out)[2] == 9);
+  CHECK(std::isnan(vals(out)[3]));
+  Tensor xi = i64({1, 2, 3}, {1, 2, 3, 10, 20, -30}), oi = Tensor::empty({3}, DType::i64);
+  be().reduce(ReduceOp::sum, xi, oi, 3);
+  CHECK(vals(oi) == std::vector<double>{11, 22, -27});
+  // one big block (a bias gradient): rows split between the threads, partial columns combined
+  const int64_t R = 20000, C = 7;
+  std::vector<double> v(size_t(R * C));
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t c = 0; c < C; ++c) v[size_t(r * C + c)] = double(c + 1) * (r == 12345 ? 1000 : 1);
+  Tensor big = f32({R, C}, v), cs = Tensor::empty({C});
+  be().reduce(ReduceOp::sum, big, cs, C);
+  for (int64_t c = 0; c < C; ++c) CHECK(vals(cs)[size_t(c)] == double(c + 1) * (R - 1 + 1000));
+  be().reduce(ReduceOp::max, big, cs, C);
+  for (int64_t c = 0; c < C; ++c) CHECK(vals(cs)[size_t(c)] == double(c + 1) * 1000);
+  CHECK_ERROR(be().reduce(ReduceOp::sum, x, out, 3), "sum: 4 outputs do not split into blocks of inner = 3");
 }
 
 namespace {

@@ -6,7 +6,7 @@
 //   cpu_backend.cpp      copy (any strides, any dtype pair; tiled transposes), fill
 //   cpu_random.cpp       random (Philox, 8 blocks at a time with AVX2)
 //   cpu_elementwise.cpp  unary, binary (broadcast through stride-0 views), masked_fill
-//   cpu_reduce.cpp       sum / max over the rows of [M, R]
+//   cpu_reduce.cpp       sum / max over R of [outer, R, inner]
 //   cpu_gemm.cpp         gemm via cblas, batched
 //   cpu_softmax.cpp      softmax / log_softmax and cross-entropy, forward and backward
 //   cpu_layer_norm.cpp   layer_norm forward and backward
@@ -50,7 +50,7 @@ class CpuBackend final : public Backend {
 
   void unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) override;
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) override;
-  void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override;
+  void reduce(ReduceOp op, const Tensor& x, const Tensor& out, int64_t inner) override;
 
   void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
             int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,

@@ -1,9 +1,15 @@
 //
-// reduce: x contiguous [M, R] -> out [M], the sum or the max of each row.
+// reduce: x contiguous, viewed as [outer, R, inner] -> out [outer, inner], the sum or the max over R.
+//
+//   inner == 1 is a row reduction (sum over the last dims, after the ops layer moved them to the end);
+//   inner > 1 reduces over a middle block of dims in place, e.g. a bias gradient: the column sums of
+//   dy [B*T, C] are [outer = 1, R = B*T, inner = C]. Each output column then accumulates whole rows of
+//   x, read in memory order, where a row reduction would first need a transposing copy of x.
 //
 // Sums are accumulated in double, also for f32 (converting 4 floats per instruction is nearly free next
 // to reading them from memory): a million-element f32 mean is then exact to float precision, where a
 // float accumulator drifts by ~1e-3 and even 8-lane float vectors by ~1e-5.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -102,21 +108,87 @@ void reduce_typed(ReduceOp op, const T* x, T* out, int64_t rows, int64_t cols) {
   }
 }
 
+// acc[j] op= x[r, j] for rows r in [r0, r1) and columns j < w of a matrix with row stride ld.
+template <typename T, typename Acc>
+void reduce_columns(ReduceOp op, const T* x, Acc* acc, int64_t r0, int64_t r1, int64_t ld, int64_t w) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* row = x + r * ld;
+    if (op == ReduceOp::sum) {
+#pragma omp simd
+      for (int64_t j = 0; j < w; ++j) acc[j] += Acc(row[j]);
+    } else {
+      for (int64_t j = 0; j < w; ++j) acc[j] = (row[j] > acc[j] || row[j] != row[j]) ? Acc(row[j]) : acc[j];
+    }
+  }
+}
+
+template <typename T>
+void reduce_middle(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, int64_t inner) {
+  // Sums accumulate in SumAcc (double for floats), maxima in T itself. NaN wins a max (it never loses a
+  // comparison above, and `row[j] != row[j]` lets it in).
+  using Acc = std::conditional_t<std::is_floating_point_v<T>, SumAcc<T>, T>;
+  const Acc start = op == ReduceOp::sum ? Acc(0) : Acc(empty_max<T>());
+  // Work item = (o, tile of kTile columns): walks all R rows of its tile with the accumulators on the
+  // stack. Rows are read in kTile-element runs, long enough to stream.
+  constexpr int64_t kTile = 256;
+  const int64_t tiles = (inner + kTile - 1) / kTile, items = outer * tiles;
+  const int threads = cpu::max_threads();
+  if (items >= 2 * threads || R * inner < 2 * cpu::kGrain) {
+    cpu::parallel_for(items, std::max<int64_t>(1, cpu::kGrain / (R * std::min(inner, kTile))),
+                      [&](int64_t lo, int64_t hi) {
+                        Acc acc[kTile];
+                        for (int64_t item = lo; item < hi; ++item) {
+                          const int64_t o = item / tiles, j0 = item % tiles * kTile;
+                          const int64_t w = std::min(kTile, inner - j0);
+                          std::fill(acc, acc + w, start);
+                          reduce_columns(op, x + o * R * inner + j0, acc, 0, R, inner, w);
+                          for (int64_t j = 0; j < w; ++j) out[o * inner + j0 + j] = T(acc[j]);
+                        }
+                      });
+    return;
+  }
+  // Few, long blocks (a bias gradient: outer = 1, R = rows, inner = columns): split the rows between the
+  // threads, each summing whole rows into its own partial columns, then combine the partials.
+  std::vector<std::vector<Acc>> part(static_cast<size_t>(threads), std::vector<Acc>(static_cast<size_t>(inner)));
+  for (int64_t o = 0; o < outer; ++o) {
+    for (auto& p : part) std::fill(p.begin(), p.end(), start);
+    const T* block = x + o * R * inner;
+    cpu::parallel_for_t(R, std::max<int64_t>(1, cpu::kGrain / inner), [&](int t, int64_t lo, int64_t hi) {
+      reduce_columns(op, block, part[size_t(t)].data(), lo, hi, inner, inner);
+    });
+    for (int64_t j = 0; j < inner; ++j) {
+      Acc a = part[0][size_t(j)];
+      for (int t = 1; t < threads; ++t) {
+        Acc b = part[size_t(t)][size_t(j)];
+        a = op == ReduceOp::sum ? a + b : ((b > a || b != b) && a == a ? b : a);
+      }
+      out[o * inner + j] = T(a);
+    }
+  }
+}
+
 }  // namespace
 
-void CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out) {
+void CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int64_t inner) {
   const char* name = op == ReduceOp::sum ? "sum" : "max";
   LF_CHECK(x_in.defined() && out.defined(), "{}: undefined tensor", name);
-  const int64_t rows = out.numel();
-  LF_CHECK(rows > 0 ? x_in.numel() % rows == 0 : x_in.numel() == 0,
-           "{}: input {} does not split into {} rows", name, shape_str(x_in.shape()), rows);
-  if (rows == 0) return;
-  const int64_t cols = x_in.numel() / rows;
-  cpu::check_output(name, "output", out, x_in.dtype(), rows);
+  const int64_t outputs = out.numel();
+  LF_CHECK(inner >= 1 && outputs % inner == 0, "{}: {} outputs do not split into blocks of inner = {}", name,
+           outputs, inner);
+  LF_CHECK(outputs > 0 ? x_in.numel() % outputs == 0 : x_in.numel() == 0,
+           "{}: input {} does not split into {} outputs", name, shape_str(x_in.shape()), outputs);
+  if (outputs == 0) return;
+  const int64_t R = x_in.numel() / outputs, outer = outputs / inner;
+  cpu::check_output(name, "output", out, x_in.dtype(), outputs);
   Tensor x = cpu::contiguous_input(x_in);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    reduce_typed<T>(op, static_cast<const T*>(x.raw_data()), static_cast<T*>(out.raw_data()), rows, cols);
+    const T* xp = static_cast<const T*>(x.raw_data());
+    T* op_out = static_cast<T*>(out.raw_data());
+    if (inner == 1 || R == 0)
+      reduce_typed<T>(op, xp, op_out, outputs, R);  // R == 0: sums are 0, maxima the identity
+    else
+      reduce_middle<T>(op, xp, op_out, outer, R, inner);
   });
 }
 

@@ -176,19 +176,24 @@ void CudaBackend::masked_fill(const Tensor& x, const Tensor& mask, double value,
 
 // ---- reduce ----
 
-void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out) {
+void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int64_t inner) {
   const char* name = op == ReduceOp::sum ? "sum" : "max";
   check_cuda(name, "x", x_in);
   check_cuda(name, "out", out);
-  const int64_t rows = out.numel();
-  LF_CHECK(rows > 0 ? x_in.numel() % rows == 0 : x_in.numel() == 0, "{}: input {} does not split into {} rows", name,
-           shape_str(x_in.shape()), rows);
-  if (rows == 0) return;
-  const int64_t cols = x_in.numel() / rows;
-  cuda::check_output(name, "output", out, x_in.dtype(), rows);
+  const int64_t outputs = out.numel();
+  LF_CHECK(inner >= 1 && outputs % inner == 0, "{}: {} outputs do not split into blocks of inner = {}", name,
+           outputs, inner);
+  LF_CHECK(outputs > 0 ? x_in.numel() % outputs == 0 : x_in.numel() == 0,
+           "{}: input {} does not split into {} outputs", name, shape_str(x_in.shape()), outputs);
+  if (outputs == 0) return;
+  const int64_t R = x_in.numel() / outputs;
+  cuda::check_output(name, "output", out, x_in.dtype(), outputs);
   Tensor x = cuda::contiguous_input(x_in);
-  cuda::launch_reduce_rows(ktype(x.dtype()), op == ReduceOp::sum ? cuda::KReduce::sum : cuda::KReduce::max,
-                           x.raw_data(), out.raw_data(), rows, cols);
+  const auto kop = op == ReduceOp::sum ? cuda::KReduce::sum : cuda::KReduce::max;
+  if (inner == 1)
+    cuda::launch_reduce_rows(ktype(x.dtype()), kop, x.raw_data(), out.raw_data(), outputs, R);
+  else
+    cuda::launch_reduce_middle(ktype(x.dtype()), kop, x.raw_data(), out.raw_data(), outputs / inner, R, inner);
 }
 
 // ---- gemm ----

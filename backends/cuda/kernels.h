@@ -78,6 +78,9 @@ void launch_masked_fill(KType type, const void* x, KType mask_type, const void* 
 
 // ---- reduce.cu ---- x contiguous [rows, cols] -> out [rows]
 void launch_reduce_rows(KType type, KReduce op, const void* x, void* out, int64_t rows, int64_t cols);
+// x contiguous [outer, R, inner] -> out [outer, inner], reduced over R
+void launch_reduce_middle(KType type, KReduce op, const void* x, void* out, int64_t outer, int64_t R,
+                          int64_t inner);
 
 // ---- gemm.cu ---- row-major C[i] = alpha op(A[i]) op(B[i]) + beta C[i]; arguments as in Backend::gemm,
 // leading dimensions already checked and normalised by cuda_backend.cpp.

@@ -85,4 +85,41 @@ void launch_reduce_rows(KType type, KReduce op, const void* x, void* out, int64_
   });
 }
 
+// Middle reductions: x [outer, R, inner] -> out [outer, inner]. One thread per output walks R; neighbouring
+// threads take neighbouring columns, so each step of the walk reads one coalesced row segment. (Bias
+// gradients: outer = 1, R = rows of dy, inner = its columns.)
+template <typename T, typename Acc, typename Op>
+__global__ void reduce_middle_kernel(const T* x, T* out, int64_t outer, int64_t R, int64_t inner, Op op,
+                                     Acc identity) {
+  for (int64_t item = thread_index(); item < outer * inner; item += thread_count()) {
+    const int64_t o = item / inner, j = item % inner;
+    const T* col = x + o * R * inner + j;
+    Acc acc = identity;
+    for (int64_t r = 0; r < R; ++r) acc = op(acc, Acc(col[r * inner]));
+    out[item] = T(acc);
+  }
+}
+
+void launch_reduce_middle(KType type, KReduce op, const void* x, void* out, int64_t outer, int64_t R,
+                          int64_t inner) {
+  if (outer * inner == 0) return;
+  dispatch_all(type, [&](auto tag) {
+    using T = decltype(tag);
+    const T* xp = static_cast<const T*>(x);
+    T* o = static_cast<T*>(out);
+    const unsigned blocks = blocks_for(outer * inner);
+    if (op == KReduce::sum) {
+      using Acc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+      reduce_middle_kernel<T, Acc><<<blocks, kThreads>>>(xp, o, outer, R, inner, SumOp{}, Acc(0));
+    } else if constexpr (std::is_floating_point_v<T>) {
+      reduce_middle_kernel<T, T><<<blocks, kThreads>>>(xp, o, outer, R, inner, MaxOp{},
+                                                       -std::numeric_limits<T>::infinity());
+    } else {
+      reduce_middle_kernel<T, T><<<blocks, kThreads>>>(xp, o, outer, R, inner, MaxOp{},
+                                                       std::numeric_limits<T>::lowest());
+    }
+    LF_CUDA_CHECK_LAUNCH("reduce_middle_kernel");
+  });
+}
+
 }  // namespace lf::cuda
