@@ -7,6 +7,8 @@
 // with one stride per operand (0 = the same matrix for every batch entry). So most views need no copy:
 // w.transpose(0, 1) becomes a transpose flag, x [B, T, D] @ w [D, E] uses batch stride 0 for w.
 #include <optional>
+#include <tuple>
+#include <utility>
 
 #include "autograd/node.h"
 #include "ops/check.h"
@@ -17,17 +19,18 @@ namespace lf {
 
 namespace {
 
-// How one operand is handed to the GEMM.
+// How one operand is handed to the GEMM. The batch is walked in two levels, outer x inner (e.g. attention's
+// [B, h]): one GEMM call per outer entry, each a strided batch over the inner entries.
 struct GemmOperand {
   Tensor t;            // keeps the memory alive (may be a contiguous copy)
   bool trans = false;  // stored column-major: the GEMM reads the row-major matrix t^T and transposes it
   int64_t ld = 0;      // row stride of the stored matrix
-  int64_t batch_stride = 0;
+  int64_t outer_stride = 0, inner_stride = 0;  // between batch entries (0 = broadcast)
 };
 
-// The single stride that steps through all batch entries of (shape, strides) in row-major order, or nothing
+// The single stride that steps through all entries of (shape, strides) in row-major order, or nothing
 // when the dims cannot be merged (e.g. [2, 3] with strides [0, 5]: one dim broadcast, the other not).
-std::optional<int64_t> flat_batch_stride(const Shape& shape, const Shape& strides) {
+std::optional<int64_t> flat_stride(const Shape& shape, const Shape& strides) {
   std::optional<int64_t> stride;
   int64_t next = 0;  // the stride the next dim to the left must have to continue the progression
   for (size_t i = shape.size(); i-- > 0;) {
@@ -39,32 +42,68 @@ std::optional<int64_t> flat_batch_stride(const Shape& shape, const Shape& stride
   return stride.value_or(0);
 }
 
-// Tries to describe t [..., r, c], broadcast to the batch shape `batch`, as a GEMM operand without copying.
-std::optional<GemmOperand> describe(const Tensor& t, const Shape& batch) {
+// Tries to describe t [..., r, c], broadcast to the batch shape `batch` and walked as batch[:split] (outer)
+// x batch[split:] (inner), as a GEMM operand without copying.
+std::optional<GemmOperand> describe(const Tensor& t, const Shape& batch, size_t split) {
   int64_t nd = t.dim();
   int64_t r = t.shape()[nd - 2], c = t.shape()[nd - 1];
   int64_t sr = t.strides()[nd - 2], sc = t.strides()[nd - 1];
   Shape tb(t.shape().begin(), t.shape().end() - 2), tbs(t.strides().begin(), t.strides().end() - 2);
-  auto bs = flat_batch_stride(batch, broadcast_strides(tb, tbs, batch));
-  if (!bs) return std::nullopt;
+  Shape bs = broadcast_strides(tb, tbs, batch);
+  auto outer = flat_stride(Shape(batch.begin(), batch.begin() + long(split)), Shape(bs.begin(), bs.begin() + long(split)));
+  auto inner = flat_stride(Shape(batch.begin() + long(split), batch.end()), Shape(bs.begin() + long(split), bs.end()));
+  if (!outer || !inner) return std::nullopt;
   // A size-1 dim is never stepped over, so its stride does not matter. BLAS wants ld >= the stored row length.
   if ((c == 1 || sc == 1) && (r == 1 || sr >= std::max<int64_t>(1, c)))
-    return GemmOperand{t, false, r == 1 ? std::max<int64_t>(1, c) : sr, *bs};
+    return GemmOperand{t, false, r == 1 ? std::max<int64_t>(1, c) : sr, *outer, *inner};
   if ((r == 1 || sr == 1) && (c == 1 || sc >= std::max<int64_t>(1, r)))
-    return GemmOperand{t, true, c == 1 ? std::max<int64_t>(1, r) : sc, *bs};
+    return GemmOperand{t, true, c == 1 ? std::max<int64_t>(1, r) : sc, *outer, *inner};
   return std::nullopt;
 }
 
-GemmOperand gemm_operand(const Tensor& t, const Shape& batch) {
-  if (auto op = describe(t, batch)) return *op;
-  // Matrix dims with a layout the GEMM cannot read (e.g. a strided slice): make the operand row-major.
-  Tensor c = t.contiguous();
-  if (auto op = describe(c, batch)) return *op;
-  // Batch dims that no single stride can walk (broadcast mixed with real dims): materialise the broadcast.
-  Shape full = batch;
-  full.push_back(t.shape()[t.dim() - 2]);
-  full.push_back(t.shape()[t.dim() - 1]);
-  return *describe(c.expand(full).contiguous(), batch);
+// Both operands of a @ b for the batch shape `batch`, and where the batch splits into outer x inner.
+// Prefers no copy: one level (split 0) if both operands allow it, else the first split that does (a head
+// split view [B, h, n, dh] of a [B, n, h*dh] tensor has strides that no single stride walks, but B and h
+// each have one). Failing that, copies what the GEMM cannot read.
+std::tuple<GemmOperand, GemmOperand, size_t> gemm_operands(const Tensor& a, const Tensor& b, const Shape& batch) {
+  for (size_t split = 0; split < std::max<size_t>(1, batch.size()); ++split) {
+    auto A = describe(a, batch, split), B = describe(b, batch, split);
+    if (A && B) return {*A, *B, split};
+  }
+  auto operand = [&](const Tensor& t) {
+    if (auto op = describe(t, batch, 0)) return *op;
+    // Matrix dims with a layout the GEMM cannot read (e.g. a strided slice): make the operand row-major.
+    Tensor c = t.contiguous();
+    if (auto op = describe(c, batch, 0)) return *op;
+    // Batch dims that no single stride can walk (broadcast mixed with real dims): materialise the broadcast.
+    Shape full = batch;
+    full.push_back(t.shape()[t.dim() - 2]);
+    full.push_back(t.shape()[t.dim() - 1]);
+    return *describe(c.expand(full).contiguous(), batch, 0);
+  };
+  return {operand(a), operand(b), 0};
+}
+
+// True when the matrix dims of t are stored column-major (t is a transposed view, e.g. W^T in linear).
+bool column_major(const Tensor& t) {
+  int64_t nd = t.dim();
+  return t.shape()[nd - 2] > 1 && t.shape()[nd - 1] > 1 && t.strides()[nd - 2] == 1;
+}
+
+// One operand's gradient, x @ y (g @ b^T or a^T @ g), summed down to the operand's `shape` where its batch
+// dims were broadcast. When the operand is stored column-major, the product is computed transposed,
+// (y^T x^T)^T, so that the gradient comes back in the operand's own layout: the gradient of W through
+// linear's view W^T then arrives as a contiguous [out, in], with no transposing copy.
+Tensor grad_product(const Tensor& x, const Tensor& y, bool transposed, const Shape& shape) {
+  if (!transposed) {
+    Tensor r = matmul(x, y);
+    return r.shape() == shape ? r : sum_to(r, shape);
+  }
+  Shape tshape = shape;
+  std::swap(tshape[tshape.size() - 1], tshape[tshape.size() - 2]);
+  Tensor r = matmul(y.transpose(-1, -2), x.transpose(-1, -2));
+  if (r.shape() != tshape) r = sum_to(r, tshape);
+  return r.transpose(-1, -2);
 }
 
 // a [..., m, k] @ b [..., k, n] for 2-D or more, inner dims already checked.
@@ -82,9 +121,15 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
       be.fill(out, 0.0);
     } else {
       // detach: the data is read outside the graph; the Node recorded below carries the gradients
-      GemmOperand A = gemm_operand(a.detach(), batch), B = gemm_operand(b.detach(), batch);
-      be.gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, A.t.raw_data(), A.ld, A.batch_stride, B.t.raw_data(), B.ld,
-              B.batch_stride, 0.0, out.raw_data(), std::max<int64_t>(1, n), m * n, numel(batch));
+      auto [A, B, split] = gemm_operands(a.detach(), b.detach(), batch);
+      int64_t outer = 1, inner = 1;
+      for (size_t d = 0; d < batch.size(); ++d) (d < split ? outer : inner) *= batch[d];
+      const size_t es = dtype_size(a.dtype());
+      auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw_data()) + elems * int64_t(es); };
+      for (int64_t o = 0; o < outer; ++o)
+        be.gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, at(A.t, o * A.outer_stride), A.ld, A.inner_stride,
+                at(B.t, o * B.outer_stride), B.ld, B.inner_stride, 0.0, at(out, o * inner * m * n),
+                std::max<int64_t>(1, n), m * n, inner);
     }
   }
   if (!any_requires_grad({a, b})) return out;
@@ -92,20 +137,15 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   Tensor a_saved = b.requires_grad() ? a.detach() : Tensor();
   Tensor b_saved = a.requires_grad() ? b.detach() : Tensor();
   Shape a_shape = a.shape(), b_shape = b.shape();
+  bool a_cm = column_major(a), b_cm = column_major(b);
   return record("matmul", out, {a, b},
-                [a_saved, b_saved, a_shape, b_shape](const Tensor& g, const std::vector<bool>& needs)
+                [a_saved, b_saved, a_shape, b_shape, a_cm, b_cm](const Tensor& g, const std::vector<bool>& needs)
                     -> std::vector<Tensor> {
                   Tensor da, db;
                   // dA = g @ B^T, dB = A^T @ g; the transposes are views that reach the GEMM as flags.
                   // Broadcast batch dims got the same matrix several times: sum those gradients back.
-                  if (needs[0]) {
-                    da = matmul(g, b_saved.transpose(-1, -2));
-                    if (da.shape() != a_shape) da = sum_to(da, a_shape);
-                  }
-                  if (needs[1]) {
-                    db = matmul(a_saved.transpose(-1, -2), g);
-                    if (db.shape() != b_shape) db = sum_to(db, b_shape);
-                  }
+                  if (needs[0]) da = grad_product(g, b_saved.transpose(-1, -2), a_cm, a_shape);
+                  if (needs[1]) db = grad_product(a_saved.transpose(-1, -2), g, b_cm, b_shape);
                   return {da, db};
                 });
 }

@@ -1,4 +1,5 @@
 // matmul: values against a naive triple loop, every operand layout, broadcasting, gradients, errors.
+#include "backends/profiler.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;
@@ -87,6 +88,18 @@ TEST_CASE("batched matmul broadcasts batch dims") {
     Tensor k = randn({2, 4, 3, 5}, DType::f64).permute({0, 2, 3, 1});  // [2, 3, 5, 4]
     CHECK(all_close(matmul(q, k), reference(q.contiguous(), k.contiguous()), 1e-12));
   }
+  SECTION("a head split view is read in place: two batch levels, no copy") {
+    // [B, n, h*dh] -> [B, h, n, dh]: strides (n*h*dh, dh) for (B, h), which no single stride walks
+    Tensor q = randn({2, 3, 4 * 5}, DType::f64).reshape({2, 3, 4, 5}).transpose(1, 2);
+    Tensor k = randn({2, 6, 4 * 5}, DType::f64).reshape({2, 6, 4, 5}).transpose(1, 2);
+    Tensor y;
+    {
+      Profiler prof;
+      y = matmul(q, k.transpose(-1, -2));  // [2, 4, 3, 6]
+      for (const auto& e : prof.entries()) CHECK(e.name != "kernel copy");
+    }
+    CHECK(all_close(y, reference(q.contiguous(), k.transpose(-1, -2).contiguous()), 1e-12));
+  }
   SECTION("f32") {
     Tensor a = randn({3, 2, 4}), b = randn({3, 4, 6});
     CHECK(all_close(matmul(a, b), reference(a, b), 1e-4, 1e-4));
@@ -132,6 +145,18 @@ TEST_CASE("matmul gradients") {
     CHECK_GRAD(mm, {leaf64({2, 3, 4}), leaf64({4, 2})});
     CHECK_GRAD(mm, {leaf64({2, 1, 2, 3}), leaf64({3, 3, 2})});
     CHECK_GRAD(mm, {leaf64({2, 3, 2, 3}), leaf64({3, 3, 2})});
+  }
+  SECTION("transposed operands shared over a batch (linear's W^T, Linformer's E^T)") {
+    // Their gradients are computed transposed and summed over the batch before turning back.
+    CHECK_GRAD([](const std::vector<Tensor>& in) { return matmul(in[0], in[1].transpose(0, 1)); },
+               {leaf64({2, 3, 4}), leaf64({5, 4})});
+    CHECK_GRAD([](const std::vector<Tensor>& in) { return matmul(in[0].transpose(0, 1), in[1]); },
+               {leaf64({4, 3}), leaf64({2, 4, 5})});
+  }
+  SECTION("head split views") {
+    auto heads = [](const Tensor& t) { return t.reshape({2, 3, 2, 2}).transpose(1, 2); };  // [2, 2, 3, 2]
+    CHECK_GRAD([&](const std::vector<Tensor>& in) { return matmul(heads(in[0]), heads(in[1]).transpose(-1, -2)); },
+               {leaf64({2, 3, 4}), leaf64({2, 3, 4})});
   }
   SECTION("1-D operands") {
     CHECK_GRAD(mm, {leaf64({3}), leaf64({3, 2})});
