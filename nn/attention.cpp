@@ -27,8 +27,9 @@ Tensor key_mask_for(const char* op, const Tensor& mask, const Tensor& x) {
 }
 
 Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_pad) {
+  // softmax(q k^T / sqrt(dh)): the scale goes on q [.., n, dh], which is m/dh times smaller than the scores.
   double scale = 1.0 / std::sqrt(double(q.size(-1)));
-  Tensor scores = mul(matmul(q, k.transpose(-1, -2)), scale);   // [B, h, n, m]
+  Tensor scores = matmul(mul(q, scale), k.transpose(-1, -2));  // [B, h, n, m]
   if (key_pad.defined()) scores = masked_fill(scores, key_pad, -1e30);
   return matmul(softmax(scores, -1), v);                        // [B, h, n, dh]
 }

@@ -1,13 +1,9 @@
 #pragma once
 // Linear: y = x W^T + b, with W [out, in] and b [out] as in torch.nn.Linear (so checkpoints map 1:1).
 #include "nn/module.h"
+#include "ops/linalg.h"  // lf::linear, the fused op behind forward()
 
 namespace lf {
-
-// x [..., in], weight [out, in], bias [out] (may be undefined) -> [..., out].
-// The transpose of W is a view that matmul hands to the GEMM as a flag; leading dims are folded into one
-// GEMM of [B*n, in] x [in, out] rather than B small ones.
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 class Linear : public Module {
  public:

@@ -152,6 +152,57 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  check_same("linear", x, weight);
+  check_float("linear", x);
+  LF_CHECK(weight.dim() == 2, "linear: weight must be [out, in], got {}", shape_str(weight.shape()));
+  LF_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
+           "linear: input {} does not end in the weight's in_features {} (weight {})", shape_str(x.shape()),
+           weight.size(1), shape_str(weight.shape()));
+  const int64_t in = weight.size(1), out_f = weight.size(0);
+  if (bias.defined()) {
+    check_same("linear", x, bias);
+    LF_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias must be [{}] for weight {}, got {}", out_f,
+             shape_str(weight.shape()), shape_str(bias.shape()));
+  }
+  Shape out_shape = x.shape();
+  out_shape.back() = out_f;
+  // [..., in] -> [M, in] (a view when x is contiguous); the op itself works on 2-D.
+  Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, in});
+  const int64_t M = x2.size(0);
+  Tensor y = Tensor::empty({M, out_f}, x.dtype(), x.device());
+  Backend& be = backend_of(x);
+  if (y.numel() > 0) {
+    // y = b (each row), then y += x W^T in the GEMM (beta = 1): the bias costs no extra pass over y.
+    // W [out, in] is read transposed through the GEMM's flag.
+    if (bias.defined())
+      be.copy(bias.detach().as_strided({M, out_f}, {0, bias.strides()[0]}, bias.offset()), y);
+    if (in == 0) {
+      if (!bias.defined()) be.fill(y, 0.0);
+    } else {
+      auto [X, W, split] = gemm_operands(x2.detach(), weight.detach().transpose(0, 1), {});
+      (void)split;
+      be.gemm(x.dtype(), X.trans, W.trans, M, out_f, in, 1.0, X.t.raw_data(), X.ld, 0, W.t.raw_data(), W.ld, 0,
+              bias.defined() ? 1.0 : 0.0, y.raw_data(), out_f, 0, 1);
+    }
+  }
+  std::vector<Tensor> inputs{x2, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (any_requires_grad(inputs)) {
+    // dx = g W, dW = g^T x (already [out, in]), db = column sums of g.
+    Tensor x_saved = weight.requires_grad() ? x2.detach() : Tensor();
+    y = record("linear", y, inputs,
+               [x_saved, w = weight.detach()](const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
+                 std::vector<Tensor> grads(needs.size());
+                 if (needs[0]) grads[0] = matmul(g, w);
+                 if (needs[1]) grads[1] = matmul(g.transpose(0, 1), x_saved);
+                 if (needs.size() > 2 && needs[2]) grads[2] = sum(g, {0});
+                 return grads;
+               });
+  }
+  return x.dim() == 2 ? y : y.reshape(out_shape);
+}
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
   check_same("matmul", a, b);
   check_float("matmul", a);

@@ -7,4 +7,9 @@ namespace lf {
 // A transposed operand (e.g. w.transpose(0, 1)) goes to the GEMM as a transpose flag, not a copy.
 Tensor matmul(const Tensor& a, const Tensor& b);
 
+// x [..., in], weight [out, in], bias [out] (may be undefined) -> x W^T + b, [..., out] (torch's F.linear).
+// One fused op: leading dims fold into one GEMM of [M, in] x [in, out] that adds onto rows preset to b,
+// and the backward gives dW in W's own [out, in] layout and db as column sums, with no extra passes.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
 }  // namespace lf

@@ -179,3 +179,21 @@ TEST_CASE("matmul errors") {
   CHECK_ERROR(matmul(zeros({2, 2}, DType::i64), zeros({2, 2}, DType::i64)), "matmul", "i64");
   CHECK_ERROR(matmul(zeros({2, 2, 3}), zeros({3, 3, 2})), "matmul", "broadcast");
 }
+
+TEST_CASE("linear: the fused x W^T + b, its gradients and its errors") {
+  manual_seed(6);
+  Tensor x = randn({2, 3, 4}, DType::f64), w = randn({5, 4}, DType::f64), b = randn({5}, DType::f64);
+  CHECK(all_close(linear(x, w, b), add(matmul(x, w.transpose(0, 1)), b), 1e-12));
+  CHECK(all_close(linear(x, w, Tensor()), matmul(x, w.transpose(0, 1)), 1e-12));
+  // a strided input and a strided bias are read as they lie
+  Tensor xt = randn({4, 6}, DType::f64).transpose(0, 1), bs = randn({10}, DType::f64).slice(0, 0, 10, 2);
+  CHECK(all_close(linear(xt, w, bs), add(matmul(xt, w.transpose(0, 1)), bs), 1e-12));
+  auto lin = [](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); };
+  CHECK_GRAD(lin, {leaf64({2, 3, 4}), leaf64({5, 4}), leaf64({5})});
+  CHECK_GRAD([](const std::vector<Tensor>& in) { return linear(in[0].transpose(0, 1), in[1], Tensor()); },
+             {leaf64({4, 3}), leaf64({5, 4})});
+  CHECK(linear(zeros({3, 0}), zeros({2, 0}), ones({2})).to_vector<float>() == std::vector<float>(6, 1.f));
+  CHECK_ERROR(linear(ones({2, 3}), ones({4, 2}), Tensor()), "linear", "[2,3]", "in_features 2");
+  CHECK_ERROR(linear(ones({2, 3}), ones({4, 3}), ones({3})), "linear: bias must be [4]", "[3]");
+  CHECK_ERROR(linear(ones({2, 3}), ones({4, 3}, DType::f64), Tensor()), "linear", "mixed dtypes");
+}
