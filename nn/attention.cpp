@@ -45,10 +45,10 @@ Tensor MultiHeadSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
   LF_CHECK(x.dim() == 3 && x.size(2) == dim, "MultiHeadSelfAttention: expected input [B, n, {}], got {}", dim,
            shape_str(x.shape()));
   int64_t B = x.size(0), n = x.size(1);
-  Tensor qkv_x = qkv->forward(x);  // [B, n, 3D]
-  Tensor q = split_heads(qkv_x.slice(2, 0, dim), heads);            // [B, h, n, dh]
-  Tensor k = split_heads(qkv_x.slice(2, dim, 2 * dim), heads);
-  Tensor v = split_heads(qkv_x.slice(2, 2 * dim, 3 * dim), heads);
+  // q, k, v [B, n, D] from the row blocks of the fused qkv weight, split into heads [B, h, n, dh] (views)
+  Tensor q = split_heads(qkv->forward_rows(x, 0, dim), heads);
+  Tensor k = split_heads(qkv->forward_rows(x, dim, 2 * dim), heads);
+  Tensor v = split_heads(qkv->forward_rows(x, 2 * dim, 3 * dim), heads);
   Tensor key_pad;  // [B, 1, 1, n]: 1 on padded keys, broadcast over heads and queries
   if (mask.defined()) key_pad = sub(1.0, key_mask_for("MultiHeadSelfAttention", mask, x)).reshape({B, 1, 1, n});
   return out->forward(merge_heads(attend(q, k, v, key_pad)));

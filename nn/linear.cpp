@@ -13,4 +13,10 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias) : in_features(in), out_f
   if (with_bias) bias = register_parameter("bias", uniform({out}, -bound, bound));
 }
 
+Tensor Linear::forward_rows(const Tensor& x, int64_t r0, int64_t r1) const {
+  LF_CHECK(0 <= r0 && r0 <= r1 && r1 <= out_features, "Linear::forward_rows: rows [{}, {}) outside [0, {})", r0, r1,
+           out_features);
+  return linear(x, weight.slice(0, r0, r1), bias.defined() ? bias.slice(0, r0, r1) : Tensor());
+}
+
 }  // namespace lf

@@ -11,6 +11,10 @@ class Linear : public Module {
   // same bound for b.
   Linear(int64_t in_features, int64_t out_features, bool bias = true);
   Tensor forward(const Tensor& x) const { return linear(x, weight, bias); }
+  // Only outputs r0..r1-1: x W[r0:r1]^T + b[r0:r1]. The row blocks of W and b are views, so a fused
+  // projection (attention's qkv) can be used piecewise without slicing its output; their gradients land in
+  // the matching rows of W's gradient.
+  Tensor forward_rows(const Tensor& x, int64_t r0, int64_t r1) const;
 
   int64_t in_features, out_features;
   Tensor weight;  // [out, in]

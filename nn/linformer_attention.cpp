@@ -88,22 +88,21 @@ Tensor LinformerSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
     Ep = Fp = shared_proj;
   }
 
-  Tensor qkv_x = qkv->forward(x);  // [B, n, 3D]
-  Tensor q = qkv_x.slice(2, 0, dim);
-  Tensor kv = qkv_x.slice(2, dim, 3 * dim);  // [B, n, 2D]: K and V side by side
-  if (mask.defined()) {
-    // Zero the padded rows of K and V: E^T K then sums over real positions only.
-    kv = mul(kv, key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1}));
-  }
+  // q, k, v come from the row blocks of the fused qkv weight (rows 0..D-1, D..2D-1, 2D..3D-1).
+  Tensor q = qkv->forward_rows(x, 0, dim);  // [B, n, D]
+  // Zeroing the padded rows of K and V makes E^T K sum over real positions only.
+  Tensor keep = mask.defined() ? key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1}) : Tensor();
+  auto masked = [&](Tensor t) { return keep.defined() ? mul(t, keep) : t; };
   Tensor kp, vp;  // [B, h, k, dh]
   if (Ep.same(Fp)) {
-    // kv and layerwise sharing (E = F): project K and V together, one GEMM [k, n] x [B, n, 2D] -> [B, k, 2D].
-    Tensor both = matmul(Ep.slice(0, 0, n).transpose(0, 1), kv);
+    // kv and layerwise sharing (E = F): K and V side by side [B, n, 2D], projected together in one GEMM
+    // [k, n] x [B, n, 2D] -> [B, k, 2D].
+    Tensor both = matmul(Ep.slice(0, 0, n).transpose(0, 1), masked(qkv->forward_rows(x, dim, 3 * dim)));
     kp = split_heads(both.slice(2, 0, dim), heads);
     vp = split_heads(both.slice(2, dim, 2 * dim), heads);
   } else {
-    kp = project(Ep, kv.slice(2, 0, dim), heads);
-    vp = project(Fp, kv.slice(2, dim, 2 * dim), heads);
+    kp = project(Ep, masked(qkv->forward_rows(x, dim, 2 * dim)), heads);
+    vp = project(Fp, masked(qkv->forward_rows(x, 2 * dim, 3 * dim)), heads);
   }
   Tensor y = attend(split_heads(q, heads), kp, vp, Tensor());  // [B, h, n, dh]
   return out->forward(merge_heads(y));
