@@ -76,9 +76,14 @@ LF_VEC_INLINE T gelu_erf(T x) {
 }
 template <typename T>
 LF_VEC_INLINE T gelu_erf_grad(T x) {
-  T cdf = T(0.5) * (T(1) + verf(x * T(0.70710678118654752)));
-  T pdf = T(0.39894228040143268) * vexp(T(-0.5) * x * x);
-  return cdf + x * pdf;
+  // erf(x / sqrt 2) needs exp(-x^2 / 2), and so does phi(x): for f32 compute that exp once.
+  T e = vexp(T(-0.5) * x * x);
+  T erf_val;
+  if constexpr (std::is_same_v<T, float>)
+    erf_val = erf_f32(x * 0.70710678118654752f, e);
+  else
+    erf_val = verf(x * T(0.70710678118654752));
+  return T(0.5) * (T(1) + erf_val) + x * T(0.39894228040143268) * e;
 }
 
 // GELU, tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3).
