@@ -45,6 +45,26 @@ struct AdamWHyper {
   int64_t step;  // 1-based, for bias correction
 };
 
+// One batched GEMM: C[i, j] = alpha * op(A[i, j]) @ op(B[i, j]) + beta * C[i, j] over a two-level batch
+// (i < batch[0], j < batch[1]; attention's [B, h] is one, a plain batch sets batch[0] = 1). op(A) is [m, k],
+// op(B) [k, n], C [m, n], all row-major: A is stored [m, k] (or [k, m] when ta), B [k, n] (or [n, k] when
+// tb); ld* are row strides, stride_*[0] and stride_*[1] the element distances between consecutive matrices
+// along each batch level (0 = the same matrix again; not allowed for C, whose products would collide).
+struct GemmArgs {
+  DType dtype = DType::f32;
+  bool ta = false, tb = false;
+  int64_t m = 0, n = 0, k = 0;
+  double alpha = 1, beta = 0;
+  const void* a = nullptr;
+  int64_t lda = 0;
+  const void* b = nullptr;
+  int64_t ldb = 0;
+  void* c = nullptr;
+  int64_t ldc = 0;
+  int64_t batch[2] = {1, 1};
+  int64_t stride_a[2] = {0, 0}, stride_b[2] = {0, 0}, stride_c[2] = {0, 0};
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -63,11 +83,8 @@ class Backend {
   // outer * inner; inner == 1 reduces each row of [outer, R].
   virtual void reduce(ReduceOp op, const Tensor& x, const Tensor& out, int64_t inner) = 0;
 
-  // C[i] = alpha * op(A[i]) @ op(B[i]) + beta * C[i] for i < batch; row-major, lda/ldb/ldc are row strides,
-  // sa/sb/sc batch strides in elements (0 broadcasts one matrix over the batch). op = transpose when ta/tb.
-  virtual void gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-                    int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
-                    int64_t ldc, int64_t sc, int64_t batch) = 0;
+  // The batched matrix product described by g (see GemmArgs above).
+  virtual void gemm(const GemmArgs& g) = 0;
 
   // Row-wise over the last dim of contiguous [M, C] tensors.
   virtual void softmax(const Tensor& x, const Tensor& y, bool log) = 0;

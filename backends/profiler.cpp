@@ -58,11 +58,9 @@ class ProfilingBackend final : public Backend {
     Timed t(in_, op == ReduceOp::sum ? "reduce.sum" : "reduce.max");
     in_.reduce(op, x, o, inner);
   }
-  void gemm(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a, int64_t lda,
-            int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc, int64_t sc,
-            int64_t batch) override {
+  void gemm(const GemmArgs& g) override {
     Timed t(in_, "gemm");
-    in_.gemm(dt, ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch);
+    in_.gemm(g);
   }
   void softmax(const Tensor& x, const Tensor& y, bool log) override {
     Timed t(in_, log ? "log_softmax" : "softmax");

@@ -6,13 +6,14 @@
 // The GEMM primitive reads each matrix either row-major (row stride lda) or transposed, and walks the batch
 // with one stride per operand (0 = the same matrix for every batch entry). So most views need no copy:
 // w.transpose(0, 1) becomes a transpose flag, x [B, T, D] @ w [D, E] uses batch stride 0 for w.
+#include "ops/linalg.h"
+
 #include <optional>
 #include <tuple>
 #include <utility>
 
 #include "autograd/node.h"
 #include "ops/check.h"
-#include "ops/linalg.h"
 #include "ops/reduce.h"
 
 namespace lf {
@@ -20,7 +21,7 @@ namespace lf {
 namespace {
 
 // How one operand is handed to the GEMM. The batch is walked in two levels, outer x inner (e.g. attention's
-// [B, h]): one GEMM call per outer entry, each a strided batch over the inner entries.
+// [B, h]), each with one stride per operand (GemmArgs in backends/backend.h).
 struct GemmOperand {
   Tensor t;            // keeps the memory alive (may be a contiguous copy)
   bool trans = false;  // stored column-major: the GEMM reads the row-major matrix t^T and transposes it
@@ -50,10 +51,13 @@ std::optional<GemmOperand> describe(const Tensor& t, const Shape& batch, size_t 
   int64_t sr = t.strides()[nd - 2], sc = t.strides()[nd - 1];
   Shape tb(t.shape().begin(), t.shape().end() - 2), tbs(t.strides().begin(), t.strides().end() - 2);
   Shape bs = broadcast_strides(tb, tbs, batch);
-  auto outer = flat_stride(Shape(batch.begin(), batch.begin() + long(split)), Shape(bs.begin(), bs.begin() + long(split)));
-  auto inner = flat_stride(Shape(batch.begin() + long(split), batch.end()), Shape(bs.begin() + long(split), bs.end()));
+  auto outer = flat_stride(Shape(batch.begin(), batch.begin() + long(split)),
+                           Shape(bs.begin(), bs.begin() + long(split)));
+  auto inner =
+      flat_stride(Shape(batch.begin() + long(split), batch.end()), Shape(bs.begin() + long(split), bs.end()));
   if (!outer || !inner) return std::nullopt;
-  // A size-1 dim is never stepped over, so its stride does not matter. BLAS wants ld >= the stored row length.
+  // A size-1 dim is never stepped over, so its stride does not matter. BLAS wants ld >= the stored row
+  // length.
   if ((c == 1 || sc == 1) && (r == 1 || sr >= std::max<int64_t>(1, c)))
     return GemmOperand{t, false, r == 1 ? std::max<int64_t>(1, c) : sr, *outer, *inner};
   if ((r == 1 || sr == 1) && (c == 1 || sc >= std::max<int64_t>(1, r)))
@@ -65,7 +69,8 @@ std::optional<GemmOperand> describe(const Tensor& t, const Shape& batch, size_t 
 // Prefers no copy: one level (split 0) if both operands allow it, else the first split that does (a head
 // split view [B, h, n, dh] of a [B, n, h*dh] tensor has strides that no single stride walks, but B and h
 // each have one). Failing that, copies what the GEMM cannot read.
-std::tuple<GemmOperand, GemmOperand, size_t> gemm_operands(const Tensor& a, const Tensor& b, const Shape& batch) {
+std::tuple<GemmOperand, GemmOperand, size_t> gemm_operands(const Tensor& a, const Tensor& b,
+                                                           const Shape& batch) {
   for (size_t split = 0; split < std::max<size_t>(1, batch.size()); ++split) {
     auto A = describe(a, batch, split), B = describe(b, batch, split);
     if (A && B) return {*A, *B, split};
@@ -122,14 +127,23 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
     } else {
       // detach: the data is read outside the graph; the Node recorded below carries the gradients
       auto [A, B, split] = gemm_operands(a.detach(), b.detach(), batch);
-      int64_t outer = 1, inner = 1;
-      for (size_t d = 0; d < batch.size(); ++d) (d < split ? outer : inner) *= batch[d];
-      const size_t es = dtype_size(a.dtype());
-      auto at = [es](const Tensor& t, int64_t elems) { return static_cast<char*>(t.raw_data()) + elems * int64_t(es); };
-      for (int64_t o = 0; o < outer; ++o)
-        be.gemm(a.dtype(), A.trans, B.trans, m, n, k, 1.0, at(A.t, o * A.outer_stride), A.ld, A.inner_stride,
-                at(B.t, o * B.outer_stride), B.ld, B.inner_stride, 0.0, at(out, o * inner * m * n),
-                std::max<int64_t>(1, n), m * n, inner);
+      GemmArgs g{.dtype = a.dtype(),
+                 .ta = A.trans,
+                 .tb = B.trans,
+                 .m = m,
+                 .n = n,
+                 .k = k,
+                 .a = A.t.raw_data(),
+                 .lda = A.ld,
+                 .b = B.t.raw_data(),
+                 .ldb = B.ld,
+                 .c = out.raw_data(),
+                 .ldc = std::max<int64_t>(1, n)};
+      for (size_t d = 0; d < batch.size(); ++d) g.batch[d < split ? 0 : 1] *= batch[d];
+      g.stride_a[0] = A.outer_stride, g.stride_a[1] = A.inner_stride;
+      g.stride_b[0] = B.outer_stride, g.stride_b[1] = B.inner_stride;
+      g.stride_c[0] = g.batch[1] * m * n, g.stride_c[1] = m * n;
+      be.gemm(g);
     }
   }
   if (!any_requires_grad({a, b})) return out;
@@ -139,8 +153,8 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
   Shape a_shape = a.shape(), b_shape = b.shape();
   bool a_cm = column_major(a), b_cm = column_major(b);
   return record("matmul", out, {a, b},
-                [a_saved, b_saved, a_shape, b_shape, a_cm, b_cm](const Tensor& g, const std::vector<bool>& needs)
-                    -> std::vector<Tensor> {
+                [a_saved, b_saved, a_shape, b_shape, a_cm, b_cm](
+                    const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
                   Tensor da, db;
                   // dA = g @ B^T, dB = A^T @ g; the transposes are views that reach the GEMM as flags.
                   // Broadcast batch dims got the same matrix several times: sum those gradients back.
@@ -162,8 +176,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   const int64_t in = weight.size(1), out_f = weight.size(0);
   if (bias.defined()) {
     check_same("linear", x, bias);
-    LF_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias must be [{}] for weight {}, got {}", out_f,
-             shape_str(weight.shape()), shape_str(bias.shape()));
+    LF_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias must be [{}] for weight {}, got {}",
+             out_f, shape_str(weight.shape()), shape_str(bias.shape()));
   }
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
@@ -182,8 +196,19 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     } else {
       auto [X, W, split] = gemm_operands(x2.detach(), weight.detach().transpose(0, 1), {});
       (void)split;
-      be.gemm(x.dtype(), X.trans, W.trans, M, out_f, in, 1.0, X.t.raw_data(), X.ld, 0, W.t.raw_data(), W.ld, 0,
-              bias.defined() ? 1.0 : 0.0, y.raw_data(), out_f, 0, 1);
+      be.gemm(GemmArgs{.dtype = x.dtype(),
+                       .ta = X.trans,
+                       .tb = W.trans,
+                       .m = M,
+                       .n = out_f,
+                       .k = in,
+                       .beta = bias.defined() ? 1.0 : 0.0,
+                       .a = X.t.raw_data(),
+                       .lda = X.ld,
+                       .b = W.t.raw_data(),
+                       .ldb = W.ld,
+                       .c = y.raw_data(),
+                       .ldc = out_f});
     }
   }
   std::vector<Tensor> inputs{x2, weight};
@@ -192,7 +217,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     // dx = g W, dW = g^T x (already [out, in]), db = column sums of g.
     Tensor x_saved = weight.requires_grad() ? x2.detach() : Tensor();
     y = record("linear", y, inputs,
-               [x_saved, w = weight.detach()](const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
+               [x_saved, w = weight.detach()](const Tensor& g,
+                                              const std::vector<bool>& needs) -> std::vector<Tensor> {
                  std::vector<Tensor> grads(needs.size());
                  if (needs[0]) grads[0] = matmul(g, w);
                  if (needs[1]) grads[1] = matmul(g.transpose(0, 1), x_saved);
@@ -209,8 +235,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   LF_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got shapes {} and {}",
            shape_str(a.shape()), shape_str(b.shape()));
   int64_t ka = a.size(-1), kb = b.dim() == 1 ? b.size(0) : b.size(-2);
-  LF_CHECK(ka == kb, "matmul: cannot multiply {} by {}: inner dimensions {} and {} differ", shape_str(a.shape()),
-           shape_str(b.shape()), ka, kb);
+  LF_CHECK(ka == kb, "matmul: cannot multiply {} by {}: inner dimensions {} and {} differ",
+           shape_str(a.shape()), shape_str(b.shape()), ka, kb);
   // 1-D operands: add the missing matrix dim as a (differentiable) view, multiply, remove it again.
   if (a.dim() == 1 && b.dim() == 1) return matmul_nd(a.unsqueeze(0), b.unsqueeze(-1)).reshape({});
   if (a.dim() == 1) return matmul_nd(a.unsqueeze(0), b).squeeze(-2);

@@ -295,44 +295,66 @@ std::vector<double> naive_mm(const std::vector<double>& a, const std::vector<dou
   return c;
 }
 
+// A one-level batched GEMM with positional arguments (sa/sb/sc: batch strides), through GemmArgs.
+void gemm_1level(DType dt, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
+                 int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
+                 int64_t ldc, int64_t sc, int64_t batch) {
+  GemmArgs g{.dtype = dt,
+             .ta = ta,
+             .tb = tb,
+             .m = m,
+             .n = n,
+             .k = k,
+             .alpha = alpha,
+             .beta = beta,
+             .a = a,
+             .lda = lda,
+             .b = b,
+             .ldb = ldb,
+             .c = c,
+             .ldc = ldc};
+  g.batch[1] = batch, g.stride_a[1] = sa, g.stride_b[1] = sb, g.stride_c[1] = sc;
+  be().gemm(g);
+}
+
 }  // namespace
 
 TEST_CASE("cpu gemm: transposes, alpha/beta, batches with stride 0") {
   Tensor a = f32({2, 3}, {1, 2, 3, 4, 5, 6}), b = f32({3, 2}, {7, 8, 9, 10, 11, 12}),
          c = Tensor::empty({2, 2});
-  be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0, c.raw_data(), 2,
-            0, 1);
+  gemm_1level(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0, c.raw_data(),
+              2, 0, 1);
   CHECK(vals(c) == std::vector<double>{58, 64, 139, 154});
   // the same product from stored transposes: A^T stored [3, 2], B^T stored [2, 3]
   Tensor at = f32({3, 2}, {1, 4, 2, 5, 3, 6}), bt = f32({2, 3}, {7, 9, 11, 8, 10, 12});
-  be().gemm(DType::f32, true, true, 2, 2, 3, 1, at.raw_data(), 2, 0, bt.raw_data(), 3, 0, 0, c.raw_data(), 2,
-            0, 1);
+  gemm_1level(DType::f32, true, true, 2, 2, 3, 1, at.raw_data(), 2, 0, bt.raw_data(), 3, 0, 0, c.raw_data(),
+              2, 0, 1);
   CHECK(vals(c) == std::vector<double>{58, 64, 139, 154});
   // alpha and beta: C = 2 A B + 1 C
-  be().gemm(DType::f32, false, true, 2, 2, 3, 2, a.raw_data(), 3, 0, bt.raw_data(), 3, 0, 1, c.raw_data(), 2,
-            0, 1);
+  gemm_1level(DType::f32, false, true, 2, 2, 3, 2, a.raw_data(), 3, 0, bt.raw_data(), 3, 0, 1, c.raw_data(),
+              2, 0, 1);
   CHECK(vals(c) == std::vector<double>{174, 192, 417, 462});
   // k = 0: C = beta * C
-  be().gemm(DType::f32, false, false, 2, 2, 0, 1, a.raw_data(), 0, 0, b.raw_data(), 2, 0, 0.5, c.raw_data(),
-            2, 0, 1);
+  gemm_1level(DType::f32, false, false, 2, 2, 0, 1, a.raw_data(), 0, 0, b.raw_data(), 2, 0, 0.5, c.raw_data(),
+              2, 0, 1);
   CHECK(vals(c) == std::vector<double>{87, 96, 208.5, 231});
   // ld bigger than the row: the left 2 columns of a [2, 4] buffer
   Tensor wide = f64({2, 4}, {1, 2, -1, -1, 3, 4, -1, -1}), eye = f64({2, 2}, {1, 0, 0, 1}),
          c64 = Tensor::empty({2, 2}, DType::f64);
-  be().gemm(DType::f64, false, false, 2, 2, 2, 1, wide.raw_data(), 4, 0, eye.raw_data(), 2, 0, 0,
-            c64.raw_data(), 2, 0, 1);
+  gemm_1level(DType::f64, false, false, 2, 2, 2, 1, wide.raw_data(), 4, 0, eye.raw_data(), 2, 0, 0,
+              c64.raw_data(), 2, 0, 1);
   CHECK(vals(c64) == std::vector<double>{1, 2, 3, 4});
 
   // small batched products (parallel over the batch) with B shared (stride 0), and large ones (loop)
   for (auto [batch, m, n, k] : {std::array<int64_t, 4>{16, 5, 7, 3}, std::array<int64_t, 4>{3, 70, 80, 90}}) {
     auto av = iota(batch * m * k, -1, 0.01), bv = iota(k * n, 0.5, -0.003);
     Tensor A = f64({batch, m, k}, av), B = f64({k, n}, bv), C = Tensor::empty({batch, m, n}, DType::f64);
-    be().gemm(DType::f64, false, false, m, n, k, 1, A.raw_data(), k, m * k, B.raw_data(), n, 0, 0,
-              C.raw_data(), n, m * n, batch);
+    gemm_1level(DType::f64, false, false, m, n, k, 1, A.raw_data(), k, m * k, B.raw_data(), n, 0, 0,
+                C.raw_data(), n, m * n, batch);
     check_close(vals(C), naive_mm(av, bv, batch, m, n, k, false, true), 1e-12);
     Tensor A32 = f32({batch, m, k}, av), B32 = f32({k, n}, bv), C32 = Tensor::empty({batch, m, n});
-    be().gemm(DType::f32, false, false, m, n, k, 1, A32.raw_data(), k, m * k, B32.raw_data(), n, 0, 0,
-              C32.raw_data(), n, m * n, batch);
+    gemm_1level(DType::f32, false, false, m, n, k, 1, A32.raw_data(), k, m * k, B32.raw_data(), n, 0, 0,
+                C32.raw_data(), n, m * n, batch);
     check_close(vals(C32), naive_mm(av, bv, batch, m, n, k, false, true), 1e-4);
   }
   // one big product, split between threads by rows (m >= n) or columns, with every transpose combination
@@ -349,18 +371,54 @@ TEST_CASE("cpu gemm: transposes, alpha/beta, batches with stride 0") {
           for (int64_t p = 0; p < k; ++p)
             for (int64_t j = 0; j < n; ++j) bs[j * k + p] = bv[p * n + j];
         Tensor A = f64({m * k}, as), B = f64({k * n}, bs), C = Tensor::empty({m, n}, DType::f64);
-        be().gemm(DType::f64, ta, tb, m, n, k, 1, A.raw_data(), ta ? m : k, 0, B.raw_data(), tb ? k : n, 0, 0,
-                  C.raw_data(), n, 0, 1);
+        gemm_1level(DType::f64, ta, tb, m, n, k, 1, A.raw_data(), ta ? m : k, 0, B.raw_data(), tb ? k : n, 0,
+                    0, C.raw_data(), n, 0, 1);
         INFO("ta " << ta << " tb " << tb << " m " << m << " n " << n);
         check_close(vals(C), naive_mm(av, bv, 1, m, n, k), 1e-12);
       }
-  CHECK_ERROR(be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0,
-                        c.raw_data(), 2, 0, 2),
-              "gemm", "batch stride 0");
-  CHECK_ERROR(be().gemm(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 2, 0, b.raw_data(), 2, 0, 0,
-                        c.raw_data(), 2, 0, 1),
+  CHECK_ERROR(gemm_1level(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 3, 0, b.raw_data(), 2, 0, 0,
+                          c.raw_data(), 2, 0, 2),
+              "gemm: a batch of [1,2] products cannot write one C");
+  CHECK_ERROR(gemm_1level(DType::f32, false, false, 2, 2, 3, 1, a.raw_data(), 2, 0, b.raw_data(), 2, 0, 0,
+                          c.raw_data(), 2, 0, 1),
               "gemm", "row stride 2");
-  CHECK_ERROR(be().gemm(DType::i64, false, false, 1, 1, 1, 1, a.raw_data(), 1, 0, b.raw_data(), 1, 0, 0,
-                        c.raw_data(), 1, 0, 1),
+  CHECK_ERROR(gemm_1level(DType::i64, false, false, 1, 1, 1, 1, a.raw_data(), 1, 0, b.raw_data(), 1, 0, 0,
+                          c.raw_data(), 1, 0, 1),
               "gemm", "i64");
+}
+
+TEST_CASE("cpu gemm: a two-level batch (heads of a [B, n, h*dh] tensor, read in place)") {
+  // A: [B=2, n=3, h=2, dh=2] stored as [B, n, h*dh]; product (b, h) multiplies A[b, :, h, :] [3, 2] by a
+  // shared B [2, 4] (stride 0 on both levels); C [2, 2, 3, 4] contiguous.
+  const int64_t Bn = 2, n = 3, h = 2, dh = 2, cols = 4;
+  auto av = iota(Bn * n * h * dh, -1, 0.25), bv = iota(dh * cols, 0.5, -0.1);
+  Tensor A = f64({Bn, n, h * dh}, av), Bm = f64({dh, cols}, bv),
+         C = Tensor::empty({Bn, h, n, cols}, DType::f64);
+  GemmArgs g{.dtype = DType::f64,
+             .m = n,
+             .n = cols,
+             .k = dh,
+             .a = A.raw_data(),
+             .lda = h * dh,
+             .b = Bm.raw_data(),
+             .ldb = cols,
+             .c = C.raw_data(),
+             .ldc = cols};
+  g.batch[0] = Bn, g.batch[1] = h;
+  g.stride_a[0] = n * h * dh, g.stride_a[1] = dh;
+  g.stride_c[0] = h * n * cols, g.stride_c[1] = n * cols;
+  be().gemm(g);
+  std::vector<double> want;
+  for (int64_t b = 0; b < Bn; ++b)
+    for (int64_t hh = 0; hh < h; ++hh)
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          double acc = 0;
+          for (int64_t p = 0; p < dh; ++p)
+            acc += av[size_t(((b * n + i) * h + hh) * dh + p)] * bv[size_t(p * cols + j)];
+          want.push_back(acc);
+        }
+  check_close(vals(C), want, 1e-12);
+  g.stride_c[0] = 0;
+  CHECK_ERROR(be().gemm(g), "gemm: a batch of [2,2] products cannot write one C");
 }

@@ -149,7 +149,8 @@ void reduce_middle(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
   }
   // Few, long blocks (a bias gradient: outer = 1, R = rows, inner = columns): split the rows between the
   // threads, each summing whole rows into its own partial columns, then combine the partials.
-  std::vector<std::vector<Acc>> part(static_cast<size_t>(threads), std::vector<Acc>(static_cast<size_t>(inner)));
+  std::vector<std::vector<Acc>> part(static_cast<size_t>(threads),
+                                     std::vector<Acc>(static_cast<size_t>(inner)));
   for (int64_t o = 0; o < outer; ++o) {
     for (auto& p : part) std::fill(p.begin(), p.end(), start);
     const T* block = x + o * R * inner;

@@ -208,18 +208,25 @@ int64_t leading_dim(const char* which, int64_t ld, int64_t rows, int64_t cols) {
 }
 }  // namespace
 
-void CudaBackend::gemm(DType dtype, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-                       int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c,
-                       int64_t ldc, int64_t sc, int64_t batch) {
-  LF_CHECK(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemm: negative size m={} n={} k={} batch={}", m, n, k, batch);
-  LF_CHECK(is_floating(dtype), "gemm: expected a floating dtype (f32 or f64), got {}", dtype);
-  if (m == 0 || n == 0 || batch == 0) return;
-  LF_CHECK(batch == 1 || sc != 0, "gemm: a batch of {} products cannot all write one C (batch stride 0)", batch);
-  lda = leading_dim("A", lda, ta ? k : m, ta ? m : k);
-  ldb = leading_dim("B", ldb, tb ? n : k, tb ? k : n);
-  ldc = leading_dim("C", ldc, m, n);
-  cuda::launch_gemm(ktype(dtype), ta, tb, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc, batch,
-                    cuda_tf32());
+void CudaBackend::gemm(const GemmArgs& g) {
+  const int64_t m = g.m, n = g.n, k = g.k, outer = g.batch[0], inner = g.batch[1];
+  LF_CHECK(m >= 0 && n >= 0 && k >= 0 && outer >= 0 && inner >= 0,
+           "gemm: negative size m={} n={} k={} batch=[{},{}]", m, n, k, outer, inner);
+  LF_CHECK(is_floating(g.dtype), "gemm: expected a floating dtype (f32 or f64), got {}", g.dtype);
+  if (m == 0 || n == 0 || outer == 0 || inner == 0) return;
+  LF_CHECK((outer == 1 || g.stride_c[0] != 0) && (inner == 1 || g.stride_c[1] != 0),
+           "gemm: a batch of [{},{}] products cannot write one C (C batch strides [{},{}])", outer, inner,
+           g.stride_c[0], g.stride_c[1]);
+  const int64_t lda = leading_dim("A", g.lda, g.ta ? k : m, g.ta ? m : k);
+  const int64_t ldb = leading_dim("B", g.ldb, g.tb ? n : k, g.tb ? k : n);
+  const int64_t ldc = leading_dim("C", g.ldc, m, n);
+  // cuBLAS's strided batch walks one level: one call per outer index.
+  const int64_t es = int64_t(dtype_size(g.dtype));
+  for (int64_t o = 0; o < outer; ++o)
+    cuda::launch_gemm(ktype(g.dtype), g.ta, g.tb, m, n, k, g.alpha,
+                      static_cast<const char*>(g.a) + o * g.stride_a[0] * es, lda, g.stride_a[1],
+                      static_cast<const char*>(g.b) + o * g.stride_b[0] * es, ldb, g.stride_b[1], g.beta,
+                      static_cast<char*>(g.c) + o * g.stride_c[0] * es, ldc, g.stride_c[1], inner, cuda_tf32());
 }
 
 }  // namespace lf
