@@ -68,32 +68,33 @@ int main(int argc, char** argv) {
       std::sort(ms.begin(), ms.end());
       return ms[ms.size() / 2];
     };
-    // The torch twin in each configuration: thread counts 1 .. --threads, and both orders of the K/V
-    // projection (the paper's E^T (X W^T), and lf's (E^T X) W^T). With more than one thread, OpenBLAS is
-    // kept to one thread as lf keeps it: Debian's torch with OpenBLAS's own pool next to OpenMP ran at
-    // half speed (880 against 464 ms per step, measured).
+    // The torch twin in each configuration: intra-op thread counts 1 .. --threads, and both orders of the
+    // K/V projection (the paper's E^T (X W^T), and lf's (E^T X) W^T). Debian's torch calls OpenBLAS, which
+    // has its own thread pool: with 1 torch thread, OpenBLAS keeps --threads threads (its GEMMs use every
+    // core; with OpenBLAS at 1 thread this run measured 486-540 instead of 322 ms); with more torch
+    // threads, OpenBLAS gets 1, as lf keeps it (the two pools side by side ran at half speed: 880 ms).
     struct Peer {
       std::string label, cmd;
       double best = 0;  // ms per step, the lowest round median
     };
     std::vector<Peer> peers;
     if (device == "cuda") threads = 1;  // CPU threads do not matter to a GPU run
+    auto add_peers = [&](const std::string& what, const std::string& flags) {
+      for (int64_t t = 1; t <= threads; ++t) {
+        const int64_t blas = t > 1 ? 1 : threads;
+        peers.push_back({fmt::format("torch {}threads={} blas={}", what, t, blas),
+                         fmt::format("OPENBLAS_NUM_THREADS={} /usr/bin/python3 bench/torch_twin.py step --n {} --k {} "
+                                     "--dim {} --depth {} --heads {} --batch {} --steps {} --warmup {} --threads {} "
+                                     "--device {}{}",
+                                     blas, cfg.max_len, cfg.k, cfg.dim, cfg.depth, cfg.heads, batch, steps, warmup, t,
+                                     device, flags)});
+      }
+    };
     if (torch && attention == "linformer") {
-      for (bool project_first : {false, true})
-        for (int64_t t = 1; t <= threads; ++t)
-          peers.push_back({fmt::format("torch {} threads={}", project_first ? "(E^T X) W^T" : "E^T (X W^T)", t),
-                           fmt::format("{}/usr/bin/python3 bench/torch_twin.py step --n {} --k {} --dim {} --depth {} "
-                                       "--heads {} --batch {} --steps {} --warmup {} --threads {} --device {}{}",
-                                       t > 1 ? "OPENBLAS_NUM_THREADS=1 " : "", cfg.max_len, cfg.k, cfg.dim, cfg.depth,
-                                       cfg.heads, batch, steps, warmup, t, device,
-                                       project_first ? " --project-first" : "")});
+      add_peers("E^T (X W^T) ", "");
+      add_peers("(E^T X) W^T ", " --project-first");
     } else if (torch) {
-      for (int64_t t = 1; t <= threads; ++t)
-        peers.push_back({fmt::format("torch threads={}", t),
-                         fmt::format("{}/usr/bin/python3 bench/torch_twin.py step --n {} --k {} --dim {} --depth {} "
-                                     "--heads {} --batch {} --steps {} --warmup {} --threads {} --device {} --standard",
-                                     t > 1 ? "OPENBLAS_NUM_THREADS=1 " : "", cfg.max_len, cfg.k, cfg.dim, cfg.depth,
-                                     cfg.heads, batch, steps, warmup, t, device)});
+      add_peers("", " --standard");
     }
     auto time_torch = [](const std::string& cmd) {
       std::FILE* p = popen(cmd.c_str(), "r");
