@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
                attention, cfg.max_len, cfg.k, cfg.dim, cfg.depth, cfg.heads, batch, dev, lf_best,
                double(batch * cfg.max_len) / lf_best * 1e3);
     for (const auto& peer : peers)
-      fmt::print("{:<32} {:.1f} ms/step  lf / this = {:.2f}\n", peer.label, peer.best, lf_best / peer.best);
+      fmt::print("{:<36} {:.1f} ms/step  lf / this = {:.2f}\n", peer.label, peer.best, lf_best / peer.best);
     if (!peers.empty()) {
       const Peer& best = *std::min_element(peers.begin(), peers.end(),
                                            [](const Peer& a, const Peer& b) { return a.best < b.best; });
