@@ -29,9 +29,13 @@ Tensor key_mask_for(const char* op, const Tensor& mask, const Tensor& x) {
 Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_pad) {
   // softmax(q k^T / sqrt(dh)): the scale goes on q [.., n, dh], which is m/dh times smaller than the scores.
   double scale = 1.0 / std::sqrt(double(q.size(-1)));
-  Tensor scores = matmul(mul(q, scale), k.transpose(-1, -2));  // [B, h, n, m]
-  if (key_pad.defined()) scores = masked_fill(scores, key_pad, -1e30);
-  return matmul(softmax(scores, -1), v);                        // [B, h, n, dh]
+  Tensor att = matmul(mul(q, scale), k.transpose(-1, -2));  // scores [B, h, n, m]
+  if (key_pad.defined()) att = masked_fill(att, key_pad, -1e30);
+  // Reassigning drops the scores as soon as the probabilities exist (the backward keeps only these), so the
+  // [B, h, n, dh] output below is never allocated while both [B, h, n, m] tensors are alive: that was the
+  // peak of a long-sequence forward.
+  att = softmax(att, -1);
+  return matmul(att, v);  // [B, h, n, dh]
 }
 
 MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_) : dim(dim_), heads(heads_) {
