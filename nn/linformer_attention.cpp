@@ -79,10 +79,12 @@ Tensor project_then_map(const Tensor& P, const Tensor& x, const Tensor& keep, co
                         int64_t r1) {
   int64_t n = x.size(1);
   Tensor Pt = P.slice(0, 0, n).transpose(0, 1);  // [k, n], a view
-  Tensor y = linear(matmul(Pt, x), qkv.weight.slice(0, r0, r1), Tensor());  // [B, k, r]
-  if (!qkv.bias.defined()) return y;
-  Tensor ones = keep.defined() ? matmul(Pt, keep) : sum(Pt, {1}, /*keepdim=*/true);  // [B, k, 1] or [k, 1]
-  return add(y, mul(ones, qkv.bias.slice(0, r0, r1)));
+  Tensor bias;  // (P_n^T 1) b^T: [k, r], or [B, k, r] with padding; linear adds it inside its GEMM
+  if (qkv.bias.defined()) {
+    Tensor ones = keep.defined() ? matmul(Pt, keep) : sum(Pt, {1}, /*keepdim=*/true);  // [B, k, 1] or [k, 1]
+    bias = mul(ones, qkv.bias.slice(0, r0, r1));
+  }
+  return linear(matmul(Pt, x), qkv.weight.slice(0, r0, r1), bias);  // [B, k, r]
 }
 
 }  // namespace

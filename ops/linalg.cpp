@@ -174,23 +174,28 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            "linear: input {} does not end in the weight's in_features {} (weight {})", shape_str(x.shape()),
            weight.size(1), shape_str(weight.shape()));
   const int64_t in = weight.size(1), out_f = weight.size(0);
-  if (bias.defined()) {
-    check_same("linear", x, bias);
-    LF_CHECK(bias.dim() == 1 && bias.size(0) == out_f, "linear: bias must be [{}] for weight {}, got {}",
-             out_f, shape_str(weight.shape()), shape_str(bias.shape()));
-  }
   Shape out_shape = x.shape();
   out_shape.back() = out_f;
+  if (bias.defined()) {
+    check_same("linear", x, bias);
+    LF_CHECK(bias.dim() >= 1 && bias.dim() <= x.dim() && bias.size(-1) == out_f &&
+                 broadcast_shapes("linear", bias.shape(), out_shape) == out_shape,
+             "linear: bias must be [{}] or broadcast to the output {} (weight {}), got {}", out_f,
+             shape_str(out_shape), shape_str(weight.shape()), shape_str(bias.shape()));
+  }
   // [..., in] -> [M, in] (a view when x is contiguous); the op itself works on 2-D.
   Tensor x2 = x.dim() == 2 ? x : x.reshape({-1, in});
   const int64_t M = x2.size(0);
   Tensor y = Tensor::empty({M, out_f}, x.dtype(), x.device());
   Backend& be = backend_of(x);
   if (y.numel() > 0) {
-    // y = b (each row), then y += x W^T in the GEMM (beta = 1): the bias costs no extra pass over y.
-    // W [out, in] is read transposed through the GEMM's flag.
-    if (bias.defined())
-      be.copy(bias.detach().as_strided({M, out_f}, {0, bias.strides()[0]}, bias.offset()), y);
+    // y = b (broadcast over the rows), then y += x W^T in the GEMM (beta = 1): the bias costs no extra pass
+    // over y. W [out, in] is read transposed through the GEMM's flag.
+    if (bias.defined()) {
+      Tensor b = bias.detach();
+      be.copy(b.as_strided(out_shape, broadcast_strides(b.shape(), b.strides(), out_shape), b.offset()),
+              y.as_strided(out_shape, contiguous_strides(out_shape), y.offset()));
+    }
     if (in == 0) {
       if (!bias.defined()) be.fill(y, 0.0);
     } else {
@@ -214,15 +219,17 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   std::vector<Tensor> inputs{x2, weight};
   if (bias.defined()) inputs.push_back(bias);
   if (any_requires_grad(inputs)) {
-    // dx = g W, dW = g^T x (already [out, in]), db = column sums of g.
+    // dx = g W, dW = g^T x (already [out, in]), db = g summed over what the bias was broadcast along
+    // (the column sums of g for a bias [out]).
     Tensor x_saved = weight.requires_grad() ? x2.detach() : Tensor();
+    Shape bias_shape = bias.defined() ? bias.shape() : Shape{};
     y = record("linear", y, inputs,
-               [x_saved, w = weight.detach()](const Tensor& g,
-                                              const std::vector<bool>& needs) -> std::vector<Tensor> {
+               [x_saved, w = weight.detach(), out_shape, bias_shape](
+                   const Tensor& g, const std::vector<bool>& needs) -> std::vector<Tensor> {
                  std::vector<Tensor> grads(needs.size());
                  if (needs[0]) grads[0] = matmul(g, w);
                  if (needs[1]) grads[1] = matmul(g.transpose(0, 1), x_saved);
-                 if (needs.size() > 2 && needs[2]) grads[2] = sum(g, {0});
+                 if (needs.size() > 2 && needs[2]) grads[2] = sum_to(g.reshape(out_shape), bias_shape);
                  return grads;
                });
   }

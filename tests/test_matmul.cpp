@@ -195,5 +195,11 @@ TEST_CASE("linear: the fused x W^T + b, its gradients and its errors") {
   CHECK(linear(zeros({3, 0}), zeros({2, 0}), ones({2})).to_vector<float>() == std::vector<float>(6, 1.f));
   CHECK_ERROR(linear(ones({2, 3}), ones({4, 2}), Tensor()), "linear", "[2,3]", "in_features 2");
   CHECK_ERROR(linear(ones({2, 3}), ones({4, 3}), ones({3})), "linear: bias must be [4]", "[3]");
+  // a bias that broadcasts to the output (Linformer's (E^T 1) b^T): added inside the GEMM, summed back
+  Tensor bb = randn({3, 5}, DType::f64);
+  CHECK(all_close(linear(x, w, bb), add(matmul(x, w.transpose(0, 1)), bb), 1e-12));
+  CHECK_GRAD(lin, {leaf64({2, 3, 4}), leaf64({5, 4}), leaf64({3, 5})});
+  CHECK_GRAD(lin, {leaf64({2, 3, 4}), leaf64({5, 4}), leaf64({2, 1, 5})});
+  CHECK_ERROR(linear(ones({2, 3, 4}), ones({5, 4}), ones({2, 5})), "linear");
   CHECK_ERROR(linear(ones({2, 3}), ones({4, 3}, DType::f64), Tensor()), "linear", "mixed dtypes");
 }
