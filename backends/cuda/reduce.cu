@@ -1,5 +1,6 @@
-// Row reductions: x [rows, cols] contiguous -> out [rows], sum or max of each row. The ops layer permutes
-// any set of reduced dims to the end, so this one shape covers sum/mean/max over arbitrary dims.
+// Reductions of contiguous tensors. Row reductions: x [rows, cols] -> out [rows], sum or max of each row
+// (the ops layer permutes scattered reduced dims to the end). Middle reductions, at the end of this file:
+// x [outer, R, inner] -> out [outer, inner], for a block of reduced dims read in place (bias gradients).
 //
 // A team (one warp for short rows, a whole block for long ones; see RowTeam) reduces one row: each thread
 // folds a strided slice of the row, then the team combines the per-thread values with shuffles. When a
