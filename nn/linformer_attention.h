@@ -8,6 +8,10 @@
 //   split heads: q [B, h, n, dh], K', V' [B, h, k, dh]
 //   y = softmax(q K'^T / sqrt(dh)) V' [B, h, n, dh] -> merge heads [B, n, D] -> out Linear
 //
+// When E is shared by the heads (every mode but none), K' is computed as (E_n^T X) Wk^T + (E_n^T 1) bk^T:
+// the same function by associativity, but the D x D key and value maps run on k rows instead of n, and
+// the full-length K and V are never stored (linformer_attention.cpp, project_then_map).
+//
 // Sharing of E and F (the paper's section 4):
 //   none       E, F per head: "E", "F" of shape [h, max_len, k]; each head projects its own dh columns
 //   headwise   one E and one F per layer, shared by the heads: "E", "F" [max_len, k] (the torch twin's layout)
