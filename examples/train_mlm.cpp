@@ -3,7 +3,7 @@
 //   build/train_mlm                                   # defaults: a few minutes on 2 cores, fortunes corpus
 //   build/train_mlm --attention standard              # the same model with O(n^2) attention
 //   build/train_mlm --seq-len 512 --k 128 --sharing layerwise --steps 2000
-//   build/train_mlm --resume runs/mlm/checkpoint.safetensors --steps 4000   # continue a run
+//   build/train_mlm --resume runs/mlm/checkpoint.safetensors --steps 8000   # continue a run
 //
 // Each step: a batch of random byte windows with 15% of positions masked (nn/data_text.h) ->
 // MaskedLM -> cross_entropy over the masked positions -> backward -> clip -> AdamW with warmup + cosine.
@@ -31,7 +31,7 @@ namespace {
 struct Options {
   std::string corpus = kFortunesDir, out = "runs/mlm", resume, attention = "linformer", sharing = "layerwise";
   std::string decay = "cosine", sample = "The quick brown fox jumps over the l_zy dog. A f__end in need is a fr__nd indeed.";
-  int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 1500, warmup = 100;
+  int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 4000, warmup = 100;
   int64_t eval_every = 250, eval_batches = 8, checkpoint_every = 500;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   uint64_t seed = 1;
