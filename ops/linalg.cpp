@@ -1,11 +1,12 @@
-// matmul: one batched GEMM call for every case.
+// matmul: one batched GEMM call for every case; linear: x W^T + b as one fused op.
 //
 //   a [..., m, k] @ b [..., k, n] -> out [..., m, n], batch dims broadcast (NumPy rules).
 //   1-D operands are promoted (a [k] -> [1, k], b [k] -> [k, 1]) and the added dim is removed afterwards.
 //
 // The GEMM primitive reads each matrix either row-major (row stride lda) or transposed, and walks the batch
-// with one stride per operand (0 = the same matrix for every batch entry). So most views need no copy:
-// w.transpose(0, 1) becomes a transpose flag, x [B, T, D] @ w [D, E] uses batch stride 0 for w.
+// in two levels with one stride per operand and level (0 = the same matrix again). So most views need no
+// copy: w.transpose(0, 1) becomes a transpose flag, x [B, T, D] @ w [D, E] uses batch stride 0 for w, and
+// attention's heads [B, n, h, dh] -> [B, h, n, dh] are walked as B (outer) x h (inner).
 #include "ops/linalg.h"
 
 #include <optional>
