@@ -28,6 +28,9 @@ enum class BinaryOp {
   gelu_erf_grad, gelu_tanh_grad,       // a * gelu'(b)
 };
 
+const char* unary_name(UnaryOp op);    // "gelu_erf", ...
+const char* binary_name(BinaryOp op);  // "gelu_erf_grad", ...
+
 enum class ReduceOp { sum, max };
 
 enum class RandomKind {

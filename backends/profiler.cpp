@@ -14,12 +14,6 @@ std::mutex g_mu;
 bool g_active = false;
 std::map<std::string, Profiler::Entry> g_entries;
 
-constexpr const char* kUnaryNames[] = {"neg",  "exp",      "log",       "sqrt", "rsqrt",      "tanh",
-                                       "sigmoid", "relu",  "gelu_erf",  "gelu_tanh", "abs", "add_scalar",
-                                       "mul_scalar", "pow_scalar", "rsub_scalar", "rdiv_scalar"};
-constexpr const char* kBinaryNames[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "gt",
-                                        "lt",  "relu_grad", "gelu_erf_grad", "gelu_tanh_grad"};
-
 // Times one call of the wrapped backend and files it under "kernel <name>".
 class Timed {
  public:
@@ -47,11 +41,11 @@ class ProfilingBackend final : public Backend {
     in_.random(d, k, a, b, at);
   }
   void unary(UnaryOp op, const Tensor& x, const Tensor& o, double al) override {
-    Timed t(in_, std::string("unary.") + kUnaryNames[int(op)]);
+    Timed t(in_, std::string("unary.") + unary_name(op));
     in_.unary(op, x, o, al);
   }
   void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& o) override {
-    Timed t(in_, std::string("binary.") + kBinaryNames[int(op)]);
+    Timed t(in_, std::string("binary.") + binary_name(op));
     in_.binary(op, a, b, o);
   }
   void reduce(ReduceOp op, const Tensor& x, const Tensor& o, int64_t inner) override {
