@@ -5,6 +5,7 @@
 // fields. The ops in ops/ check their inputs, allocate outputs, call these primitives, and record the
 // backward. Unless a primitive says otherwise, outputs are freshly allocated contiguous tensors, all
 // tensors are on the backend's device, and inputs may be any strided view.
+#include <optional>
 #include <vector>
 
 #include "core/generator.h"
@@ -120,6 +121,16 @@ class Backend {
   // Waits until queued work is done (asynchronous devices); timers call it before reading the clock.
   virtual void synchronize() {}
 };
+
+// Argument checks every backend's gemm and reduce share (each throws lf::Error naming the values).
+// gemm: a floating dtype, no negative size, C's batch strides nonzero where its products would collide, row
+// strides at least the stored row lengths. Returns g with each ld raised to what BLAS libraries insist on
+// (>= 1 and >= the row length even for a one-row or empty matrix, whose stride is never used), or nothing
+// when there is no product to compute.
+std::optional<GemmArgs> checked_gemm(const GemmArgs& g);
+// reduce: out's elements split into blocks of `inner`, and x into out.numel() groups. Returns R, the number
+// of elements reduced into each output (0 when out is empty).
+int64_t checked_reduce(const char* name, const Tensor& x, const Tensor& out, int64_t inner);
 
 Backend& backend_for(Device d);  // throws when the device is not available in this build or machine
 Backend& cpu_backend();          // backends/cpu/

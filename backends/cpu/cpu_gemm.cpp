@@ -31,19 +31,12 @@ void gemm1(double alpha, double beta, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, in
   cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-// A stored matrix with one row, or no columns, may carry any row stride (it is never used; a contiguous
-// [m, 0] tensor has stride 0), but cblas insists on ld >= max(1, columns); checks the stride otherwise.
-int64_t leading_dim(const char* which, int64_t ld, int64_t rows, int64_t cols) {
-  if (rows <= 1 || cols == 0) return std::max<int64_t>({ld, cols, 1});
-  LF_CHECK(ld >= std::max<int64_t>(cols, 1), "gemm: {} has {} columns but row stride {}", which, cols, ld);
-  return ld;
-}
-
 template <typename T>
-void gemm_typed(const GemmArgs& g, int64_t lda, int64_t ldb, int64_t ldc) {
+void gemm_typed(const GemmArgs& g) {
   static const bool blas_single_threaded = (openblas_set_num_threads(1), true);
   (void)blas_single_threaded;
   const bool ta = g.ta, tb = g.tb;
+  const int64_t lda = g.lda, ldb = g.ldb, ldc = g.ldc;
   const int64_t m = g.m, n = g.n, k = g.k, inner = g.batch[1], count = g.batch[0] * g.batch[1];
   const T alpha = T(g.alpha), beta = T(g.beta);
   const CBLAS_TRANSPOSE opa = ta ? CblasTrans : CblasNoTrans, opb = tb ? CblasTrans : CblasNoTrans;
@@ -81,23 +74,15 @@ void gemm_typed(const GemmArgs& g, int64_t lda, int64_t ldb, int64_t ldc) {
 
 }  // namespace
 
-void CpuBackend::gemm(const GemmArgs& g) {
-  const int64_t m = g.m, n = g.n, k = g.k, outer = g.batch[0], inner = g.batch[1];
-  LF_CHECK(m >= 0 && n >= 0 && k >= 0 && outer >= 0 && inner >= 0,
-           "gemm: negative size m={} n={} k={} batch=[{},{}]", m, n, k, outer, inner);
+void CpuBackend::gemm(const GemmArgs& args) {
+  const std::optional<GemmArgs> g = checked_gemm(args);  // row strides normalised; nothing when empty
+  if (!g) return;
   const int64_t kMaxInt = 2147483647;
-  LF_CHECK(m <= kMaxInt && n <= kMaxInt && k <= kMaxInt,
-           "gemm: sizes m={} n={} k={} exceed the BLAS int range", m, n, k);
-  if (m == 0 || n == 0 || outer == 0 || inner == 0) return;
-  LF_CHECK((outer == 1 || g.stride_c[0] != 0) && (inner == 1 || g.stride_c[1] != 0),
-           "gemm: a batch of [{},{}] products cannot write one C (C batch strides [{},{}])", outer, inner,
-           g.stride_c[0], g.stride_c[1]);
-  const int64_t lda = leading_dim("A", g.lda, g.ta ? k : m, g.ta ? m : k);
-  const int64_t ldb = leading_dim("B", g.ldb, g.tb ? n : k, g.tb ? k : n);
-  const int64_t ldc = leading_dim("C", g.ldc, m, n);
-  LF_CHECK(lda <= kMaxInt && ldb <= kMaxInt && ldc <= kMaxInt,
-           "gemm: row strides {} {} {} exceed the BLAS int range", lda, ldb, ldc);
-  dispatch_float(g.dtype, "gemm", [&](auto tag) { gemm_typed<decltype(tag)>(g, lda, ldb, ldc); });
+  LF_CHECK(g->m <= kMaxInt && g->n <= kMaxInt && g->k <= kMaxInt,
+           "gemm: sizes m={} n={} k={} exceed the BLAS int range", g->m, g->n, g->k);
+  LF_CHECK(g->lda <= kMaxInt && g->ldb <= kMaxInt && g->ldc <= kMaxInt,
+           "gemm: row strides {} {} {} exceed the BLAS int range", g->lda, g->ldb, g->ldc);
+  dispatch_float(g->dtype, "gemm", [&](auto tag) { gemm_typed<decltype(tag)>(*g); });
 }
 
 }  // namespace lf

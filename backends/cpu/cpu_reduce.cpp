@@ -172,14 +172,8 @@ void reduce_middle(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
 
 void CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int64_t inner) {
   const char* name = op == ReduceOp::sum ? "sum" : "max";
-  LF_CHECK(x_in.defined() && out.defined(), "{}: undefined tensor", name);
-  const int64_t outputs = out.numel();
-  LF_CHECK(inner >= 1 && outputs % inner == 0, "{}: {} outputs do not split into blocks of inner = {}", name,
-           outputs, inner);
-  LF_CHECK(outputs > 0 ? x_in.numel() % outputs == 0 : x_in.numel() == 0,
-           "{}: input {} does not split into {} outputs", name, shape_str(x_in.shape()), outputs);
+  const int64_t R = checked_reduce(name, x_in, out, inner), outputs = out.numel(), outer = outputs / inner;
   if (outputs == 0) return;
-  const int64_t R = x_in.numel() / outputs, outer = outputs / inner;
   cpu::check_output(name, "output", out, x_in.dtype(), outputs);
   Tensor x = cpu::contiguous_input(x_in);
   dispatch(x.dtype(), [&](auto tag) {

@@ -114,7 +114,7 @@ void CudaBackend::random(const Tensor& dst, RandomKind kind, double a, double b,
 // The contract gives contiguous outputs; a strided one is written through a contiguous temporary.
 
 void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
-  const char* name = cuda::op_name(op);
+  const char* name = unary_name(op);
   check_cuda(name, "x", x);
   check_cuda(name, "out", out);
   LF_CHECK(x.shape() == out.shape(), "{}: input {} and output {} differ in shape", name, shape_str(x.shape()),
@@ -135,7 +135,7 @@ void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double a
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const char* name = cuda::op_name(op);
+  const char* name = binary_name(op);
   check_cuda(name, "a", a);
   check_cuda(name, "b", b);
   check_cuda(name, "out", out);
@@ -180,13 +180,8 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int
   const char* name = op == ReduceOp::sum ? "sum" : "max";
   check_cuda(name, "x", x_in);
   check_cuda(name, "out", out);
-  const int64_t outputs = out.numel();
-  LF_CHECK(inner >= 1 && outputs % inner == 0, "{}: {} outputs do not split into blocks of inner = {}", name,
-           outputs, inner);
-  LF_CHECK(outputs > 0 ? x_in.numel() % outputs == 0 : x_in.numel() == 0,
-           "{}: input {} does not split into {} outputs", name, shape_str(x_in.shape()), outputs);
+  const int64_t R = checked_reduce(name, x_in, out, inner), outputs = out.numel();
   if (outputs == 0) return;
-  const int64_t R = x_in.numel() / outputs;
   cuda::check_output(name, "output", out, x_in.dtype(), outputs);
   Tensor x = cuda::contiguous_input(x_in);
   const auto kop = op == ReduceOp::sum ? cuda::KReduce::sum : cuda::KReduce::max;
@@ -198,35 +193,17 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int
 
 // ---- gemm ----
 
-namespace {
-// A stored matrix with one row may carry any row stride (it is never used), but cuBLAS insists on
-// ld >= its number of columns (our row-major columns are its column-major rows); checks it otherwise.
-int64_t leading_dim(const char* which, int64_t ld, int64_t rows, int64_t cols) {
-  if (rows <= 1) return std::max<int64_t>({ld, cols, 1});
-  LF_CHECK(ld >= std::max<int64_t>(cols, 1), "gemm: {} has {} columns but row stride {}", which, cols, ld);
-  return ld;
-}
-}  // namespace
-
-void CudaBackend::gemm(const GemmArgs& g) {
-  const int64_t m = g.m, n = g.n, k = g.k, outer = g.batch[0], inner = g.batch[1];
-  LF_CHECK(m >= 0 && n >= 0 && k >= 0 && outer >= 0 && inner >= 0,
-           "gemm: negative size m={} n={} k={} batch=[{},{}]", m, n, k, outer, inner);
-  LF_CHECK(is_floating(g.dtype), "gemm: expected a floating dtype (f32 or f64), got {}", g.dtype);
-  if (m == 0 || n == 0 || outer == 0 || inner == 0) return;
-  LF_CHECK((outer == 1 || g.stride_c[0] != 0) && (inner == 1 || g.stride_c[1] != 0),
-           "gemm: a batch of [{},{}] products cannot write one C (C batch strides [{},{}])", outer, inner,
-           g.stride_c[0], g.stride_c[1]);
-  const int64_t lda = leading_dim("A", g.lda, g.ta ? k : m, g.ta ? m : k);
-  const int64_t ldb = leading_dim("B", g.ldb, g.tb ? n : k, g.tb ? k : n);
-  const int64_t ldc = leading_dim("C", g.ldc, m, n);
+void CudaBackend::gemm(const GemmArgs& args) {
+  const std::optional<GemmArgs> g = checked_gemm(args);  // row strides normalised; nothing when empty
+  if (!g) return;
   // cuBLAS's strided batch walks one level: one call per outer index.
-  const int64_t es = int64_t(dtype_size(g.dtype));
-  for (int64_t o = 0; o < outer; ++o)
-    cuda::launch_gemm(ktype(g.dtype), g.ta, g.tb, m, n, k, g.alpha,
-                      static_cast<const char*>(g.a) + o * g.stride_a[0] * es, lda, g.stride_a[1],
-                      static_cast<const char*>(g.b) + o * g.stride_b[0] * es, ldb, g.stride_b[1], g.beta,
-                      static_cast<char*>(g.c) + o * g.stride_c[0] * es, ldc, g.stride_c[1], inner, cuda_tf32());
+  const int64_t es = int64_t(dtype_size(g->dtype));
+  for (int64_t o = 0; o < g->batch[0]; ++o)
+    cuda::launch_gemm(ktype(g->dtype), g->ta, g->tb, g->m, g->n, g->k, g->alpha,
+                      static_cast<const char*>(g->a) + o * g->stride_a[0] * es, g->lda, g->stride_a[1],
+                      static_cast<const char*>(g->b) + o * g->stride_b[0] * es, g->ldb, g->stride_b[1], g->beta,
+                      static_cast<char*>(g->c) + o * g->stride_c[0] * es, g->ldc, g->stride_c[1], g->batch[1],
+                      cuda_tf32());
 }
 
 }  // namespace lf

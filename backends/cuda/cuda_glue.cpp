@@ -55,47 +55,6 @@ KBinary kop(BinaryOp op) {
   throw Error("cuda: unknown binary op");
 }
 
-const char* op_name(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::neg: return "neg";
-    case UnaryOp::exp: return "exp";
-    case UnaryOp::log: return "log";
-    case UnaryOp::sqrt: return "sqrt";
-    case UnaryOp::rsqrt: return "rsqrt";
-    case UnaryOp::tanh: return "tanh";
-    case UnaryOp::sigmoid: return "sigmoid";
-    case UnaryOp::relu: return "relu";
-    case UnaryOp::gelu_erf: return "gelu_erf";
-    case UnaryOp::gelu_tanh: return "gelu_tanh";
-    case UnaryOp::abs: return "abs";
-    case UnaryOp::add_scalar: return "add_scalar";
-    case UnaryOp::mul_scalar: return "mul_scalar";
-    case UnaryOp::pow_scalar: return "pow_scalar";
-    case UnaryOp::rsub_scalar: return "rsub_scalar";
-    case UnaryOp::rdiv_scalar: return "rdiv_scalar";
-  }
-  return "?";
-}
-
-const char* op_name(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::add: return "add";
-    case BinaryOp::sub: return "sub";
-    case BinaryOp::mul: return "mul";
-    case BinaryOp::div: return "div";
-    case BinaryOp::pow: return "pow";
-    case BinaryOp::maximum: return "maximum";
-    case BinaryOp::minimum: return "minimum";
-    case BinaryOp::eq: return "eq";
-    case BinaryOp::gt: return "gt";
-    case BinaryOp::lt: return "lt";
-    case BinaryOp::relu_grad: return "relu_grad";
-    case BinaryOp::gelu_erf_grad: return "gelu_erf_grad";
-    case BinaryOp::gelu_tanh_grad: return "gelu_tanh_grad";
-  }
-  return "?";
-}
-
 void check_cuda(const char* op, const char* what, const Tensor& t) {
   LF_CHECK(t.defined(), "{}: {} is undefined", op, what);
   LF_CHECK(t.device().is_cuda(), "{}: the CUDA backend got {} {} on {}; move it with .to(Device::cuda())", op, what,

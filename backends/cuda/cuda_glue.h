@@ -11,8 +11,6 @@ namespace lf::cuda {
 KType ktype(DType t);
 KUnary kop(UnaryOp op);
 KBinary kop(BinaryOp op);
-const char* op_name(UnaryOp op);
-const char* op_name(BinaryOp op);
 
 // Throws unless `t` is defined and lives on a CUDA device; `what` names it ("x", "weight", ...).
 void check_cuda(const char* op, const char* what, const Tensor& t);
