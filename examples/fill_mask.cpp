@@ -1,30 +1,41 @@
-// fill_mask: loads a train_mlm checkpoint and fills in the '_' characters of a sentence.
+// fill_mask: loads a trained masked LM and fills in the blanks of sentences, with the top candidates.
 //
-//   build/fill_mask "To be or n_t to be, that is the q_estion."
-//   build/fill_mask --checkpoint runs/mlm/checkpoint.safetensors "A p_nny saved is a penny e_rned."
+//   build/fill_mask "A friend in need is a ___ indeed."            # subword model: ___ or [MASK] is a word
+//   build/fill_mask --model runs/mlm/checkpoint.safetensors "To be or not to be, that is the ___."
+//   build/fill_mask --model runs/bytes/model.safetensors "A p_nny saved is a p_nny earned."   # bytes: _ a letter
+//
+// The file may be a train_mlm checkpoint or a model file (weights under their own names); either way its
+// metadata carries the config and the tokenizer (docs/checkpoints.md).
 #include <CLI/CLI.hpp>
 
 #include "examples/common/mlm_common.h"
-#include "nn/checkpoint.h"
 
 using namespace lf;
 
 int main(int argc, char** argv) {
-  std::string path = "runs/mlm/checkpoint.safetensors";
+  std::string path = "runs/mlm/model.safetensors";
   std::vector<std::string> sentences;
-  CLI::App app{"Fill in the '_' characters of sentences with a trained masked language model."};
-  app.add_option("--checkpoint", path, "checkpoint written by train_mlm")->capture_default_str();
-  app.add_option("sentences", sentences, "sentences with '_' where a character is missing")->required();
+  int top = 5;
+  CLI::App app{"Fill in the blanks of sentences with a trained masked language model."};
+  app.add_option("--model,--checkpoint", path, "model.safetensors or checkpoint.safetensors written by train_mlm")
+      ->capture_default_str();
+  app.add_option("--top", top, "candidates to show per blank")->capture_default_str()->check(CLI::Range(1, 100));
+  app.add_option("sentences", sentences, "sentences with blanks: ___ or [MASK] for a word (subword models), _ for a "
+                 "character (byte models)")->required();
   CLI11_PARSE(app, argc, argv);
   try {
-    LoadedCheckpoint loaded = load_checkpoint(path);
-    EncoderConfig cfg = config_from_meta(loaded.ck.meta, path);
-    MaskedLM model(cfg);
-    model.load_state_dict(loaded.model);
+    MlmFile file = load_mlm_file(path);
+    MaskedLM model(file.cfg);
+    model.load_state_dict(file.weights);
     model.eval();
     for (const std::string& s : sentences) {
-      LF_CHECK(s.find('_') != std::string::npos, "fill_mask: '{}' has no '_' to fill in", s);
-      fmt::print("{}\n-> {}\n", s, fill_blanks(model, s));
+      FilledBlanks filled = fill_blanks(model, file.tok, s, top);
+      fmt::print("{}\n-> {}\n", s, filled.text);
+      for (size_t b = 0; b < filled.candidates.size(); ++b) {
+        std::string line;
+        for (auto& [w, p] : filled.candidates[b]) line += fmt::format("  '{}' {:.3f}", w, p);
+        fmt::print("   blank {}:{}\n", b + 1, line);
+      }
     }
   } catch (const Error& e) {
     fmt::print(stderr, "fill_mask: {}\n", e.what());

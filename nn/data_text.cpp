@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ops/creation.h"
+
 namespace lf {
 
 namespace fs = std::filesystem;
@@ -161,62 +163,63 @@ int64_t TextCorpus::size_bytes() const {
   return n;
 }
 
+int64_t TextCorpus::Split::bytes(const std::vector<std::string>& docs) {
+  int64_t n = docs.empty() ? 0 : int64_t(docs.size()) - 1;
+  for (const auto& d : docs) n += int64_t(d.size());
+  return n;
+}
+
 TextCorpus::Split TextCorpus::split(double valid_fraction) const {
   LF_CHECK(valid_fraction >= 0 && valid_fraction < 1, "TextCorpus::split: valid_fraction must be in [0, 1), got {}",
            valid_fraction);
   Split s;
   if (double(docs_.size()) * valid_fraction >= 1) {
     // Document i goes to validation when the running count floor(i * f) steps up: evenly spaced picks.
-    std::string train, valid;
     for (size_t i = 0; i < docs_.size(); ++i) {
       bool to_valid = std::floor(double(i + 1) * valid_fraction) > std::floor(double(i) * valid_fraction);
-      std::string& dst = to_valid ? valid : train;
-      if (!dst.empty()) dst += '\n';
-      dst += docs_[i];
+      (to_valid ? s.valid : s.train).push_back(docs_[i]);
     }
-    s.train = encode_bytes(train);
-    s.valid = encode_bytes(valid);
   } else {
     // Too few documents to pick whole ones: cut the text, the tail is validation.
     std::string all = text();
     size_t cut = size_t(std::llround(double(all.size()) * (1 - valid_fraction)));
-    s.train = encode_bytes(all.substr(0, cut));
-    s.valid = encode_bytes(all.substr(cut));
+    s.train = {all.substr(0, cut)};
+    s.valid = {all.substr(cut)};
   }
   return s;
 }
 
-std::vector<int64_t> encode_bytes(const std::string& text) {
-  std::vector<int64_t> ids(text.size());
-  for (size_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
-  return ids;
-}
-
-std::string decode_tokens(const int64_t* ids, int64_t n) {
-  std::string out;
-  out.reserve(size_t(n));
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t t = ids[i];
-    if (t >= 0 && t < 256) out += char(t);
-    else if (t == kMaskToken) out += '_';
-    else if (t != kPadToken) out += '?';
-  }
-  return out;
-}
-
 // ---- MlmBatcher ----
 
+MaskingRule masking_rule(const Tokenizer& tok, bool whole_words, double prob) {
+  MaskingRule r;
+  r.prob = prob;
+  r.vocab = tok.vocab_size();
+  r.mask_id = tok.mask_id();
+  r.random_begin = tok.first_ordinary_id(), r.random_end = tok.end_ordinary_id();
+  if (whole_words && tok.kind() == TokenizerKind::subword) r.word_start = tok.word_starts();
+  return r;
+}
+
 MlmBatcher::MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_size, uint64_t seed,
-                       double mask_prob)
-    : ids_(std::move(ids)), seq_len_(seq_len), batch_size_(batch_size), mask_prob_(mask_prob), rng_(seed) {
+                       MaskingRule rule)
+    : ids_(std::move(ids)), seq_len_(seq_len), batch_size_(batch_size), rule_(std::move(rule)), rng_(seed) {
   LF_CHECK(seq_len > 0 && batch_size > 0, "MlmBatcher: seq_len and batch_size must be positive, got {} and {}",
            seq_len, batch_size);
-  LF_CHECK(mask_prob > 0 && mask_prob < 1, "MlmBatcher: mask_prob must be in (0, 1), got {}", mask_prob);
+  LF_CHECK(rule_.prob > 0 && rule_.prob < 1, "MlmBatcher: mask_prob must be in (0, 1), got {}", rule_.prob);
+  LF_CHECK(rule_.vocab > 0 && rule_.mask_id >= 0 && rule_.mask_id < rule_.vocab && rule_.random_begin >= 0 &&
+               rule_.random_begin < rule_.random_end && rule_.random_end <= rule_.vocab,
+           "MlmBatcher: masking rule out of range (vocab {}, mask id {}, random ids [{}, {}))", rule_.vocab,
+           rule_.mask_id, rule_.random_begin, rule_.random_end);
+  LF_CHECK(rule_.word_start.empty() || int64_t(rule_.word_start.size()) == rule_.vocab,
+           "MlmBatcher: word_start has {} entries for a vocabulary of {}", rule_.word_start.size(), rule_.vocab);
   LF_CHECK(int64_t(ids_.size()) >= seq_len, "MlmBatcher: the text has {} tokens, fewer than seq_len {}",
            ids_.size(), seq_len);
   for (size_t i = 0; i < ids_.size(); ++i)
-    LF_CHECK(ids_[i] >= 0 && ids_[i] < 256, "MlmBatcher: token {} at position {} is not a byte (0..255)", ids_[i],
-             i);
+    LF_CHECK(ids_[i] >= 0 && ids_[i] < rule_.vocab && ids_[i] != rule_.mask_id,
+             "MlmBatcher: token {} at position {} is {}", ids_[i], i,
+             ids_[i] == rule_.mask_id ? "the [MASK] id, which the text must not contain"
+                                      : fmt::format("outside the vocabulary [0, {})", rule_.vocab));
 }
 
 MlmBatch MlmBatcher::next() {
@@ -224,30 +227,43 @@ MlmBatch MlmBatcher::next() {
   Tensor input = Tensor::empty({B, n}, DType::i64), target = Tensor::empty({B, n}, DType::i64);
   int64_t* in = input.data<int64_t>();
   int64_t* tg = target.data<int64_t>();
+  std::vector<int64_t> positions, labels;
   const uint64_t starts = uint64_t(ids_.size()) - uint64_t(n) + 1;
+  const uint64_t random_span = uint64_t(rule_.random_end - rule_.random_begin);
+  // Word boundaries: a word is [begin, next begin).
+  auto begins_word = [&](const int64_t* src, int64_t j) {
+    return j == 0 || rule_.word_start.empty() || rule_.word_start[size_t(src[j])];
+  };
+  std::vector<int64_t> word_begins;
   for (int64_t b = 0; b < B; ++b) {
     const int64_t* src = ids_.data() + rng_.below(starts);  // a random window [start, start + n)
     int64_t* row_in = in + b * n;
     int64_t* row_tg = tg + b * n;
-    // 80% MASK, 10% random byte, 10% the byte itself; the target is always the original byte.
-    auto corrupt = [&](int64_t j) {
-      row_tg[j] = src[j];
+    std::copy(src, src + n, row_in);
+    std::fill(row_tg, row_tg + n, kIgnoreIndex);
+    word_begins.clear();
+    for (int64_t j = 0; j < n; ++j)
+      if (begins_word(src, j)) word_begins.push_back(j);
+    word_begins.push_back(n);
+    // 80% MASK, 10% random tokens, 10% the tokens themselves; the target is always the original token.
+    auto corrupt = [&](size_t w) {
       double r = rng_.uniform();
-      row_in[j] = r < 0.8 ? kMaskToken : r < 0.9 ? int64_t(rng_.below(256)) : src[j];
+      for (int64_t j = word_begins[w]; j < word_begins[w + 1]; ++j) {
+        row_tg[j] = src[j];
+        row_in[j] = r < 0.8 ? rule_.mask_id
+                    : r < 0.9 ? rule_.random_begin + int64_t(rng_.below(random_span))
+                              : src[j];
+      }
     };
     bool any = false;
-    for (int64_t j = 0; j < n; ++j) {
-      if (rng_.uniform() < mask_prob_) {
-        corrupt(j);
-        any = true;
-      } else {
-        row_in[j] = src[j];
-        row_tg[j] = kIgnoreIndex;
-      }
-    }
-    if (!any) corrupt(int64_t(rng_.below(uint64_t(n))));  // every row contributes to the loss
+    for (size_t w = 0; w + 1 < word_begins.size(); ++w)
+      if (rng_.uniform() < rule_.prob) corrupt(w), any = true;
+    if (!any) corrupt(size_t(rng_.below(uint64_t(word_begins.size() - 1))));  // every row has a loss term
+    for (int64_t j = 0; j < n; ++j)
+      if (row_tg[j] != kIgnoreIndex) positions.push_back(b * n + j), labels.push_back(row_tg[j]);
   }
-  return {input, target};
+  const int64_t M = int64_t(positions.size());
+  return {input, target, from_vector(positions, {M}), from_vector(labels, {M})};
 }
 
 }  // namespace lf

@@ -1,15 +1,15 @@
 #pragma once
-// Text data for the masked-language-model example: a byte-level vocabulary, a corpus loader (one text file
-// or the Debian `fortunes` collection) and a batcher that cuts random windows and masks them BERT-style.
-//
-// Byte-level means no tokenizer: token id = byte value 0..255, plus two special ids. Any UTF-8 text is
-// representable, and the vocabulary is tiny (258), so the embedding and output layers stay small.
+// Text data for the masked-language-model example: a corpus loader (one text file or the Debian `fortunes`
+// collection), its train/validation split, and a batcher that cuts random windows of token ids and masks
+// them BERT-style. Ids come from a Tokenizer (nn/tokenizer.h): bytes (ids 0..255 plus [PAD] and [MASK],
+// the constants below) or SentencePiece subwords.
 #include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "nn/tokenizer.h"
 
 namespace lf {
 
@@ -55,12 +55,14 @@ class TextCorpus {
   std::string text() const;  // documents joined with '\n'
   int64_t size_bytes() const;
 
-  // Deterministic train/validation split, as token ids. With several documents, an evenly spaced
+  // Deterministic train/validation split, as documents (a Tokenizer turns them into ids). With several
+  // documents, an evenly spaced
   // `valid_fraction` of them (every 20th for 0.05) goes to validation, so both halves sample the whole
   // collection rather than validation being only the last file. A single document is cut at
-  // (1 - valid_fraction) of its length.
+  // (1 - valid_fraction) of its length, giving one document on each side.
   struct Split {
-    std::vector<int64_t> train, valid;
+    std::vector<std::string> train, valid;
+    static int64_t bytes(const std::vector<std::string>& docs);  // joined with '\n', as text() joins them
   };
   Split split(double valid_fraction = 0.05) const;
 
@@ -73,24 +75,37 @@ class TextCorpus {
 Tensor rng_state_to_tensor(const Rng::State& s);
 Rng::State rng_state_from_tensor(const Tensor& t);
 
-// Bytes -> token ids, and back (MASK shows as '_', PAD as nothing, other ids >= 256 as '?').
-std::vector<int64_t> encode_bytes(const std::string& text);
-std::string decode_tokens(const int64_t* ids, int64_t n);
-
-// One masked-LM batch. input: i64 [B, n] token ids with some replaced; target: i64 [B, n], the original
-// byte at the chosen positions and kIgnoreIndex everywhere else.
-struct MlmBatch {
-  Tensor input, target;
+// How a batch is masked. BERT's recipe: each word (a unit of one or more tokens, see word_start) is chosen
+// with probability `prob` (at least one per row, so a row always has a loss term); a chosen word's tokens
+// all become MASK 80% of the time, all become random ordinary tokens 10%, and stay unchanged 10%. The model
+// must predict the original token at every chosen position, which forces it to use context.
+struct MaskingRule {
+  double prob = 0.15;
+  int64_t vocab = kTextVocabSize;       // every input id must be in [0, vocab)
+  int64_t mask_id = kMaskToken;
+  int64_t random_begin = 0, random_end = 256;  // random replacements are drawn from [begin, end)
+  // word_start[id] = 1 where `id` begins a word; a word runs to the next such id (and a window's first
+  // token always begins one). Empty: every token is its own word (per-token masking, as for bytes).
+  std::vector<uint8_t> word_start;
 };
 
-// Random windows of `seq_len` tokens from `ids`, masked as in BERT: each position is chosen with
-// probability mask_prob (at least one per row, so a row always has a loss term); a chosen position becomes
-// MASK 80% of the time, a random byte 10%, and stays unchanged 10%. The model must predict the original
-// byte at every chosen position, which forces it to use context (it cannot just copy its input).
+// The rule for a tokenizer's ids. whole_words: a subword word's pieces are masked together (bytes are
+// always masked one by one).
+MaskingRule masking_rule(const Tokenizer& tok, bool whole_words, double prob = 0.15);
+
+// One masked-LM batch. input: i64 [B, n] token ids with some replaced; target: i64 [B, n], the original
+// token at the chosen positions and kIgnoreIndex everywhere else. positions: i64 [M], the chosen positions
+// as flat indices b * n + j in row-major order, and labels: i64 [M], their original tokens (target's
+// non-ignored entries, in the same order), for a head that computes logits only where they are needed.
+struct MlmBatch {
+  Tensor input, target, positions, labels;
+};
+
+// Random windows of `seq_len` tokens from `ids`, masked by `rule`.
 class MlmBatcher {
  public:
   MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_size, uint64_t seed,
-             double mask_prob = 0.15);
+             MaskingRule rule = MaskingRule());
   MlmBatch next();  // CPU tensors; move them with .to(device)
 
   int64_t seq_len() const { return seq_len_; }
@@ -103,7 +118,7 @@ class MlmBatcher {
  private:
   std::vector<int64_t> ids_;
   int64_t seq_len_, batch_size_;
-  double mask_prob_;
+  MaskingRule rule_;
   Rng rng_;
 };
 

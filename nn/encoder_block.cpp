@@ -12,7 +12,8 @@ EncoderBlock::EncoderBlock(const EncoderConfig& cfg) {
     att = register_module("att", std::make_shared<MultiHeadSelfAttention>(cfg.dim, cfg.heads));
   else
     att = register_module(
-        "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k, cfg.sharing));
+        "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k, cfg.sharing,
+                                                      cfg.proj_init));
   ff = register_module("ff", std::make_shared<FeedForward>(cfg.dim));
   drop = register_module("drop", std::make_shared<Dropout>(cfg.dropout));
 }

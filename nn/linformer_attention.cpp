@@ -25,13 +25,50 @@ Sharing parse_sharing(std::string_view name) {
   throw Error(fmt::format("sharing: unknown mode '{}' (choose none, headwise, kv or layerwise)", name));
 }
 
-Tensor linformer_projection(const Shape& shape) {
-  double bound = 1.0 / std::sqrt(double(shape.back()));
-  return uniform(shape, -bound, bound);
+std::string_view projection_init_name(ProjectionInit p) {
+  switch (p) {
+    case ProjectionInit::uniform: return "uniform";
+    case ProjectionInit::xavier: return "xavier";
+    case ProjectionInit::gaussian: return "gaussian";
+    case ProjectionInit::pooling: return "pooling";
+  }
+  return "?";
+}
+
+ProjectionInit parse_projection_init(std::string_view name) {
+  for (ProjectionInit p : {ProjectionInit::uniform, ProjectionInit::xavier, ProjectionInit::gaussian,
+                           ProjectionInit::pooling})
+    if (projection_init_name(p) == name) return p;
+  throw Error(fmt::format("projection init: unknown kind '{}' (choose uniform, xavier, gaussian or pooling)", name));
+}
+
+Tensor linformer_projection(const Shape& shape, ProjectionInit init) {
+  LF_CHECK(shape.size() >= 2, "linformer_projection: shape {} needs [..., max_len, k]", shape_str(shape));
+  const int64_t n = shape[shape.size() - 2], k = shape.back();
+  switch (init) {
+    case ProjectionInit::uniform: return uniform(shape, -1.0 / std::sqrt(double(k)), 1.0 / std::sqrt(double(k)));
+    case ProjectionInit::xavier: {
+      double bound = std::sqrt(0.5) * std::sqrt(6.0 / double(n + k));
+      return uniform(shape, -bound, bound);
+    }
+    case ProjectionInit::gaussian: return mul(randn(shape), 1.0 / std::sqrt(double(k)));
+    case ProjectionInit::pooling: {
+      // Row i belongs to block j = floor(i k / n); every block's rows get 1 / (its size).
+      std::vector<float> block(size_t(n * k), 0.0f);
+      std::vector<int64_t> count(size_t(k), 0);
+      for (int64_t i = 0; i < n; ++i) ++count[size_t(i * k / n)];
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t j = i * k / n;
+        block[size_t(i * k + j)] = 1.0f / float(count[size_t(j)]);
+      }
+      return add(uniform(shape, -0.01, 0.01), from_vector(block, {n, k}));  // [..., n, k] + [n, k]
+    }
+  }
+  return Tensor();
 }
 
 LinformerSelfAttention::LinformerSelfAttention(int64_t dim_, int64_t heads_, int64_t max_len_, int64_t k_,
-                                               Sharing sharing_)
+                                               Sharing sharing_, ProjectionInit init)
     : dim(dim_), heads(heads_), max_len(max_len_), k(k_), sharing(sharing_) {
   LF_CHECK(heads > 0 && dim % heads == 0, "LinformerSelfAttention: dim {} is not divisible by heads {}", dim,
            heads);
@@ -40,14 +77,14 @@ LinformerSelfAttention::LinformerSelfAttention(int64_t dim_, int64_t heads_, int
   out = register_module("out", std::make_shared<Linear>(dim, dim));
   switch (sharing) {
     case Sharing::none:
-      E = register_parameter("E", linformer_projection({heads, max_len, k}));
-      F = register_parameter("F", linformer_projection({heads, max_len, k}));
+      E = register_parameter("E", linformer_projection({heads, max_len, k}, init));
+      F = register_parameter("F", linformer_projection({heads, max_len, k}, init));
       break;
     case Sharing::headwise:
-      E = register_parameter("E", linformer_projection({max_len, k}));
-      F = register_parameter("F", linformer_projection({max_len, k}));
+      E = register_parameter("E", linformer_projection({max_len, k}, init));
+      F = register_parameter("F", linformer_projection({max_len, k}, init));
       break;
-    case Sharing::kv: E = F = register_parameter("E", linformer_projection({max_len, k})); break;
+    case Sharing::kv: E = F = register_parameter("E", linformer_projection({max_len, k}, init)); break;
     case Sharing::layerwise: break;  // the Encoder owns the one matrix
   }
 }

@@ -15,6 +15,10 @@ class MaskedLM : public Encoder {
   explicit MaskedLM(const EncoderConfig& cfg);
   // ids i64 [B, n], mask [B, n] or undefined -> logits [B, n, vocab]
   Tensor forward(const Tensor& ids, const Tensor& mask = Tensor()) const;
+  // Logits only where they are needed, as fairseq's RoBERTa head does: positions i64 [M] are flat indices
+  // b * n + j into the batch -> logits [M, vocab]. With a vocabulary of thousands the head is then
+  // 2 M D V FLOPs instead of 2 B n D V (M is ~15% of B n).
+  Tensor forward_at(const Tensor& ids, const Tensor& positions, const Tensor& mask = Tensor()) const;
 
   std::shared_ptr<MaskedLMHead> head;
 };

@@ -24,7 +24,7 @@ EncoderConfig tiny_config() {
 std::vector<int64_t> corpus_ids() {
   std::string text;
   for (int i = 0; i < 40; ++i) text += "the quick brown fox jumps over the lazy dog. ";
-  return encode_bytes(text);
+  return Tokenizer::bytes().encode(text);
 }
 
 // One training step; returns the loss.

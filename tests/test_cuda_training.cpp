@@ -20,7 +20,7 @@ std::vector<double> train_losses(Device dev, int steps) {
   AdamW opt(model.named_parameters(), 3e-3);
   std::string text;
   for (int i = 0; i < 30; ++i) text += "a stitch in time saves nine; look before you leap. ";
-  MlmBatcher batcher(encode_bytes(text), 32, 4, 3);
+  MlmBatcher batcher(Tokenizer::bytes().encode(text), 32, 4, 3);
   std::vector<double> losses;
   for (int s = 0; s < steps; ++s) {
     MlmBatch b = batcher.next();

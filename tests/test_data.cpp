@@ -121,7 +121,7 @@ TEST_CASE("data: MLM batches mask ~15% of positions, 80/10/10, with targets only
 }
 
 TEST_CASE("data: same seed, same batches; a restored RNG state continues the same stream") {
-  std::vector<int64_t> ids = encode_bytes(std::string(500, 'a') + "the quick brown fox jumps over the lazy dog");
+  std::vector<int64_t> ids = Tokenizer::bytes().encode(std::string(500, 'a') + "the quick brown fox jumps over the lazy dog");
   MlmBatcher a(ids, 32, 4, 5), b(ids, 32, 4, 5), c(ids, 32, 4, 6);
   MlmBatch x = a.next(), y = b.next(), z = c.next();
   CHECK(x.input.to_vector<int64_t>() == y.input.to_vector<int64_t>());
@@ -136,21 +136,27 @@ TEST_CASE("data: same seed, same batches; a restored RNG state continues the sam
   CHECK(next1.input.to_vector<int64_t>() == next2.input.to_vector<int64_t>());
   CHECK(next1.target.to_vector<int64_t>() == next2.target.to_vector<int64_t>());
 
-  CHECK_ERROR(MlmBatcher(encode_bytes("short"), 32, 4, 0), "5 tokens", "seq_len 32");
-  CHECK_ERROR(MlmBatcher(std::vector<int64_t>(64, kMaskToken), 32, 4, 0), "not a byte");
-  CHECK_ERROR(MlmBatcher(ids, 32, 4, 0, 1.5), "mask_prob");
+  CHECK_ERROR(MlmBatcher(Tokenizer::bytes().encode("short"), 32, 4, 0), "5 tokens", "seq_len 32");
+  CHECK_ERROR(MlmBatcher(std::vector<int64_t>(64, kMaskToken), 32, 4, 0), "[MASK]");
+  CHECK_ERROR(MlmBatcher(std::vector<int64_t>(64, 300), 32, 4, 0), "token 300", "outside the vocabulary [0, 258)");
+  MaskingRule bad;
+  bad.prob = 1.5;
+  CHECK_ERROR(MlmBatcher(ids, 32, 4, 0, bad), "mask_prob");
 }
 
 TEST_CASE("data: byte encoding round-trips and shows MASK as '_'") {
+  Tokenizer bytes = Tokenizer::bytes();
   std::string s = "caf\xc3\xa9 \x01\xff";
-  std::vector<int64_t> ids = encode_bytes(s);
+  std::vector<int64_t> ids = bytes.encode(s);
   CHECK(ids.size() == s.size());
   CHECK(ids[3] == 0xc3);
   CHECK(ids[6] == 1);
-  CHECK(decode_tokens(ids.data(), int64_t(ids.size())) == s);
-  std::vector<int64_t> masked = {'a', kMaskToken, 'c', kPadToken};
-  CHECK(decode_tokens(masked.data(), 4) == "a_c");
+  CHECK(bytes.decode(ids) == s);
+  CHECK(bytes.decode({'a', kMaskToken, 'c', kPadToken}) == "a_c");
   CHECK(kTextVocabSize == 258);
+  CHECK(bytes.vocab_size() == kTextVocabSize);
+  CHECK((bytes.mask_id() == kMaskToken && bytes.pad_id() == kPadToken));
+  CHECK((bytes.bytes_of('x') == 1 && bytes.bytes_of(kMaskToken) == 0));
 }
 
 TEST_CASE("data: fortune files are parsed into entries; .dat, .u8 and links are skipped") {
@@ -173,17 +179,19 @@ TEST_CASE("data: fortune files are parsed into entries; .dat, .u8 and links are 
   // Few documents: the split cuts the text, the tail is validation.
   TextCorpus::Split s = c.split(0.1);
   const std::string text = c.text();
-  CHECK(s.train.size() + s.valid.size() == text.size());
-  CHECK(decode_tokens(s.valid.data(), int64_t(s.valid.size())) == text.substr(s.train.size()));
+  REQUIRE((s.train.size() == 1 && s.valid.size() == 1));
+  CHECK(s.train[0] + s.valid[0] == text);
+  CHECK(s.valid[0].size() == size_t(std::llround(0.1 * double(text.size()))));
 
   // Many documents: every 20th goes to validation.
   std::vector<std::string> docs;
   for (int i = 0; i < 100; ++i) docs.push_back(fmt::format("doc {}\n", i));
   TextCorpus many = TextCorpus::from_documents(docs, "many");
   TextCorpus::Split s2 = many.split(0.05);
-  std::string valid = decode_tokens(s2.valid.data(), int64_t(s2.valid.size()));
-  CHECK(valid == "doc 19\n\ndoc 39\n\ndoc 59\n\ndoc 79\n\ndoc 99\n");
-  CHECK(s2.train.size() + s2.valid.size() + 1 == many.text().size());  // one joining '\n' fewer
+  CHECK(s2.valid == std::vector<std::string>{"doc 19\n", "doc 39\n", "doc 59\n", "doc 79\n", "doc 99\n"});
+  CHECK(s2.train.size() == 95);
+  // one joining '\n' fewer than the whole text
+  CHECK(TextCorpus::Split::bytes(s2.train) + TextCorpus::Split::bytes(s2.valid) + 1 == many.size_bytes());
 
   const std::string missing = tmp.file("nope");
   CHECK_ERROR(TextCorpus::from_fortunes(missing), missing.c_str(), "apt-get install fortunes");
@@ -199,7 +207,8 @@ TEST_CASE("data: a plain text file is one document") {
   REQUIRE(c.documents().size() == 1);
   CHECK(c.text() == "Call me Ishmael. Some years ago...\n");
   TextCorpus::Split s = c.split(0.25);
-  CHECK(s.valid.size() == 9);
+  REQUIRE(s.valid.size() == 1);
+  CHECK(s.valid[0].size() == 9);
   write_text(tmp.file("empty.txt"), "");
   CHECK_ERROR(TextCorpus::from_file(tmp.file("empty.txt")), "empty.txt", "empty");
 }

@@ -242,3 +242,36 @@ TEST_CASE("a 1-block Linformer learns to reverse a small batch of sequences") {
   CHECK(last < 0.1 * first);
   CHECK(opt.step_count() == 80);
 }
+
+TEST_CASE("projection inits: pooling averages blocks of positions; the random ones have their scales") {
+  manual_seed(27);
+  // pooling, max_len 10, k 4: blocks floor(i * 4 / 10) = 0,0,0,1,1,2,2,2,3,3 -> weights 1/3, 1/2, 1/3, 1/2.
+  Tensor P = linformer_projection({10, 4}, ProjectionInit::pooling);
+  std::vector<float> p = P.to_vector<float>();
+  const int block[10] = {0, 0, 0, 1, 1, 2, 2, 2, 3, 3};
+  const float size[4] = {3, 2, 3, 2};
+  for (int i = 0; i < 10; ++i)
+    for (int j = 0; j < 4; ++j) {
+      float expect = block[i] == j ? 1.0f / size[j] : 0.0f;
+      CHECK(std::abs(p[size_t(i * 4 + j)] - expect) <= 0.01f + 1e-6f);
+    }
+  // Per-head projections (sharing none) get the same blocks in every head.
+  std::vector<float> heads = linformer_projection({2, 10, 4}, ProjectionInit::pooling).to_vector<float>();
+  CHECK(std::abs(heads[0] - 1.0f / 3) <= 0.01f);
+  CHECK(std::abs(heads[40 + 39] - 0.5f) <= 0.01f);
+
+  auto std_of = [](const Tensor& t) {
+    std::vector<float> v = t.to_vector<float>();
+    double s = 0;
+    for (float x : v) s += double(x) * x;
+    return std::sqrt(s / double(v.size()));
+  };
+  const int64_t n = 512, k = 64;
+  CHECK(std_of(linformer_projection({n, k}, ProjectionInit::uniform)) == Approx(1 / std::sqrt(3.0 * k)).epsilon(0.03));
+  CHECK(std_of(linformer_projection({n, k}, ProjectionInit::gaussian)) == Approx(1 / std::sqrt(double(k))).epsilon(0.03));
+  CHECK(std_of(linformer_projection({n, k}, ProjectionInit::xavier)) ==
+        Approx(std::sqrt(0.5) * std::sqrt(2.0 / double(n + k))).epsilon(0.03));
+  CHECK(parse_projection_init("xavier") == ProjectionInit::xavier);
+  CHECK_ERROR(parse_projection_init("eye"), "'eye'", "pooling");
+  CHECK_ERROR(linformer_projection({4}, ProjectionInit::pooling), "[..., max_len, k]");
+}

@@ -1,18 +1,42 @@
 #pragma once
-// What train_mlm and fill_mask share: the model config as checkpoint metadata, and filling in blanks.
+// What train_mlm and fill_mask share: the model config and tokenizer as file metadata, loading a model from
+// a training checkpoint or a plain model file, and filling in blanks.
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "nn/models.h"
+#include "nn/tokenizer.h"
 
 namespace lf {
 
-// EncoderConfig <-> the strings stored in a checkpoint's metadata (key "config", a JSON object).
-std::map<std::string, std::string> config_to_meta(const EncoderConfig& cfg);
+// EncoderConfig and Tokenizer <-> the strings stored in a file's metadata (docs/checkpoints.md lists every
+// key): "config" is a JSON object with the config's fields and "tokenizer" (bytes | subword);
+// "tokenizer.model" holds a subword tokenizer's SentencePiece model in base64.
+std::map<std::string, std::string> mlm_meta(const EncoderConfig& cfg, const Tokenizer& tok);
 EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, const std::string& path);
+// A file without "tokenizer" in its config predates subwords: bytes.
+Tokenizer tokenizer_from_meta(const std::map<std::string, std::string>& meta, const std::string& path);
 
-// Replaces every '_' in `text` by the byte the model finds most likely there (printable ASCII only),
-// predicting all blanks at once from one forward pass. `text` may be at most cfg.max_len bytes.
-std::string fill_blanks(const MaskedLM& model, const std::string& text);
+// A trained masked LM read from `path`: a train_mlm checkpoint (weights under "model.", plus optimizer
+// state, which is ignored) or a model file (weights under their own names, e.g. train_mlm's
+// model.safetensors or one written by another program), each with the metadata above.
+struct MlmFile {
+  EncoderConfig cfg;
+  Tokenizer tok;
+  std::map<std::string, Tensor> weights;
+};
+MlmFile load_mlm_file(const std::string& path);
+
+// A sentence with blanks, filled in. Blanks: for subword models a run of '_' or "[MASK]" is one masked
+// token (a blank after a space predicts a whole word: pieces that begin with a space); for byte models
+// every '_' is one masked byte. All blanks are predicted at once, from one forward pass.
+struct FilledBlanks {
+  std::string text;  // the sentence with every blank replaced by its most likely token
+  // Per blank, the `top` most likely tokens (as text) with their probabilities, best first.
+  std::vector<std::vector<std::pair<std::string, double>>> candidates;
+};
+FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std::string& text, int top = 5);
 
 }  // namespace lf
