@@ -169,8 +169,10 @@ int main(int argc, char** argv) {
     LF_CHECK(o.seq_len <= cfg.max_len, "train_mlm: --seq-len {} exceeds the checkpoint's max_len {}", o.seq_len,
              cfg.max_len);
     const std::vector<int64_t> train_ids = tok.encode_documents(split.train), valid_ids = tok.encode_documents(split.valid);
-    fmt::print("tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}\n", train_ids.size(),
-               valid_ids.size(), double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()), o.masking);
+    const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
+    fmt::print("tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} nats\n",
+               train_ids.size(), valid_ids.size(), double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()),
+               o.masking, unigram);
 
     manual_seed(o.seed);
     MaskedLM model(cfg);
@@ -242,6 +244,8 @@ int main(int argc, char** argv) {
     fmt::print("\n== summary\n");
     fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n", val.nats_per_token,
                o.masking, tokenizer_kind_name(tok.kind()));
+    fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n", unigram,
+               100 * (1 - val.nats_per_token / unigram));
     fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
                val.bits_per_byte);
     if (!o.heldout.empty()) {

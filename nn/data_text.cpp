@@ -189,6 +189,22 @@ TextCorpus::Split TextCorpus::split(double valid_fraction) const {
   return s;
 }
 
+double unigram_cross_entropy(const std::vector<int64_t>& train, const std::vector<int64_t>& eval, int64_t vocab) {
+  LF_CHECK(vocab > 0 && !eval.empty(), "unigram_cross_entropy: needs a vocabulary and tokens to score");
+  std::vector<double> count(size_t(vocab), 1.0);  // add-one smoothing: unseen ids keep a finite cost
+  for (int64_t t : train) {
+    LF_CHECK(t >= 0 && t < vocab, "unigram_cross_entropy: token {} is outside [0, {})", t, vocab);
+    count[size_t(t)] += 1;
+  }
+  const double total = double(train.size()) + double(vocab);
+  double nats = 0;
+  for (int64_t t : eval) {
+    LF_CHECK(t >= 0 && t < vocab, "unigram_cross_entropy: token {} is outside [0, {})", t, vocab);
+    nats -= std::log(count[size_t(t)] / total);
+  }
+  return nats / double(eval.size());
+}
+
 // ---- MlmBatcher ----
 
 MaskingRule masking_rule(const Tokenizer& tok, bool whole_words, double prob) {

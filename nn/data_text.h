@@ -75,6 +75,11 @@ class TextCorpus {
 Tensor rng_state_to_tensor(const Rng::State& s);
 Rng::State rng_state_from_tensor(const Tensor& t);
 
+// The unigram baseline: mean -log p(t) over the tokens of `eval`, with p the add-one-smoothed token
+// frequencies of `train` over a vocabulary of `vocab` ids. A masked LM that ignores context sits here (the
+// "unigram plateau"); how far below it a model gets is how much context it uses.
+double unigram_cross_entropy(const std::vector<int64_t>& train, const std::vector<int64_t>& eval, int64_t vocab);
+
 // How a batch is masked. BERT's recipe: each word (a unit of one or more tokens, see word_start) is chosen
 // with probability `prob` (at least one per row, so a row always has a loss term); a chosen word's tokens
 // all become MASK 80% of the time, all become random ordinary tokens 10%, and stay unchanged 10%. The model

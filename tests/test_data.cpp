@@ -359,3 +359,12 @@ TEST_CASE("data: Fashion-MNIST loads 60000 + 10000 images when installed") {
   CHECK(train.labels.data<int64_t>()[59999] < 10);
   CHECK(fashion_mnist_classes()[9] == "Ankle boot");
 }
+
+TEST_CASE("data: the unigram baseline is the smoothed cross-entropy of token frequencies") {
+  // train: 0 x3, 1 x1 over vocab 3 -> counts 4, 2, 1 of 7.
+  std::vector<int64_t> train = {0, 0, 0, 1};
+  CHECK(unigram_cross_entropy(train, {0}, 3) == Approx(-std::log(4.0 / 7)));
+  CHECK(unigram_cross_entropy(train, {1, 2}, 3) == Approx(-(std::log(2.0 / 7) + std::log(1.0 / 7)) / 2));
+  CHECK_ERROR(unigram_cross_entropy(train, {3}, 3), "token 3", "[0, 3)");
+  CHECK_ERROR(unigram_cross_entropy(train, {}, 3), "tokens to score");
+}
