@@ -1,6 +1,6 @@
 #pragma once
 // Complete models: an Encoder with a head. They derive from Encoder so the parameter names stay flat and
-// match the torch twin (shared/reference/torch_linformer.py) exactly: "tok.weight", "pos", "blocks.0.att.E",
+// match the torch twin (bench/torch_twin.py) exactly: "tok.weight", "pos", "blocks.0.att.E",
 // ..., "ln.weight", "head.weight", "head.bias".
 #include <memory>
 
