@@ -39,6 +39,7 @@ struct Options {
   int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 4000, warmup = 100;
   int64_t vocab = 4096, eval_every = 250, eval_batches = 8, checkpoint_every = 500;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
+  bool tie = false;
   uint64_t seed = 1;
 };
 
@@ -112,6 +113,8 @@ int main(int argc, char** argv) {
   app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str();
   app.add_option("--heads", o.heads, "attention heads")->capture_default_str();
   app.add_option("--dropout", o.dropout, "dropout on residual branches")->capture_default_str();
+  app.add_flag("--tie-embeddings,!--no-tie-embeddings", o.tie, "the output head reuses the token embedding")
+      ->capture_default_str();
   app.add_option("--token-init-std", o.token_init_std, "std of the token embedding's normal init")
       ->capture_default_str();
   app.add_option("--steps", o.steps, "total optimizer steps")->capture_default_str();
@@ -163,6 +166,7 @@ int main(int argc, char** argv) {
       cfg.sharing = parse_sharing(o.sharing);
       cfg.proj_init = parse_projection_init(o.proj_init);
       cfg.dropout = o.dropout;
+      cfg.tie_embeddings = o.tie;
       cfg.token_init_std = o.token_init_std;
       cfg.validate();
     }
