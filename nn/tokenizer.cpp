@@ -4,6 +4,7 @@
 #include <sentencepiece_trainer.h>
 
 #include <array>
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -111,7 +112,12 @@ Tokenizer Tokenizer::from_serialized(TokenizerKind kind, std::string_view model)
       for (size_t at = p.find(kSpace); at != std::string::npos; at = p.find(kSpace, at + 3)) n -= 2;  // 3 bytes -> 1
     }
     t.bytes_[size_t(id)] = n;
-    t.starts_word_[size_t(id)] = p.rfind(kSpace, 0) == 0;
+    // A word begins at a piece with a leading space, or at one that starts with punctuation (or another
+    // non-alphanumeric character): "worm." is "▁worm" + ".", two words, so masking the word masks "▁worm"
+    // alone and fill_mask's "catches the ___." shows the model what it saw in training. A piece that starts
+    // with a letter or digit continues the word before it ("▁frie" + "nd"), and so does a byte piece.
+    const unsigned char c0 = p.empty() ? 0 : static_cast<unsigned char>(p[0]);
+    t.starts_word_[size_t(id)] = p.rfind(kSpace, 0) == 0 || (n > 0 && !is_byte_piece(p) && c0 < 128 && !std::isalnum(c0));
   }
   t.pad_ = kSpPad, t.mask_ = kSpMask, t.first_ordinary_ = kSpMask + 1, t.end_ordinary_ = V;
   t.impl_ = std::move(impl);

@@ -57,8 +57,9 @@ class Tokenizer {
   // Bytes of text the id covers: 1 for a byte or a byte piece, the UTF-8 length of a piece (its '▁' counted
   // as the one space it stands for), 0 for [PAD], [MASK] and <unk>. Bits per byte divide by their sum.
   int64_t bytes_of(int64_t id) const { return bytes_[size_t(id)]; }
-  // True where the id begins a word (a subword piece starting with '▁'). Whole-word masking masks a word's
-  // pieces together; for bytes every id counts as its own word, so masking stays per byte.
+  // True where the id begins a word: a subword piece starting with '▁' or with punctuation (a piece that
+  // starts with a letter or digit, or a byte piece, continues the word before it). Whole-word masking masks
+  // a word's pieces together; for bytes every id counts as its own word, so masking stays per byte.
   bool starts_word(int64_t id) const { return starts_word_[size_t(id)] != 0; }
   const std::vector<uint8_t>& word_starts() const { return starts_word_; }
 

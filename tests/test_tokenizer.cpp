@@ -1,5 +1,6 @@
 // Tokenizers: bytes and SentencePiece subwords round-trip text, count bytes exactly, survive serialization,
 // refuse damaged models; whole-word masking masks a word's pieces together.
+#include <cctype>
 #include <numeric>
 
 #include "nn/data_text.h"
@@ -140,4 +141,17 @@ TEST_CASE("data: whole-word masking masks every piece of a chosen word and nothi
   }
   CHECK(multi_piece_words > 0);  // the test corpus has words of several pieces
   CHECK(std::abs(double(chosen) / double(total) - 0.15) < 0.05);
+}
+
+TEST_CASE("tokenizer: punctuation begins a word of its own; letters continue one") {
+  const Tokenizer& tok = trained();
+  std::vector<int64_t> ids = tok.encode("the dog.");
+  REQUIRE(ids.size() >= 2);
+  CHECK(tok.piece(ids.back()) == ".");
+  CHECK(tok.starts_word(ids.back()));  // "." is not masked together with "▁dog"
+  for (int64_t id = tok.first_ordinary_id(); id < tok.vocab_size(); ++id) {
+    std::string p = tok.piece(id);
+    if (p.size() == 1 && std::isalpha(static_cast<unsigned char>(p[0]))) CHECK_FALSE(tok.starts_word(id));
+    if (p.size() > 1 && p[0] == ' ') CHECK(tok.starts_word(id));  // (a lone ' ' may be the byte piece <0x20>)
+  }
 }

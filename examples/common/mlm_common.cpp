@@ -131,7 +131,7 @@ FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std:
   // predicted piece ("is a ___ indeed" -> "is a" [MASK] " indeed"), as the pieces "▁friend" are trained.
   std::vector<int64_t> ids;
   std::vector<int64_t> at;        // token position of each blank
-  std::vector<bool> word_blank;   // the blank follows a space (or starts the text): predict a word start
+  std::vector<bool> word_blank;   // the blank follows a space: predict a piece that starts with one
   for (size_t p = 0; p < pieces.size(); ++p) {
     std::string s = pieces[p];
     bool space_before = false;
@@ -163,7 +163,10 @@ FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std:
     std::vector<int64_t> cand;
     for (int64_t v = tok.first_ordinary_id(); v < tok.end_ordinary_id(); ++v) {
       if (!subword && (v < 32 || v > 126)) continue;
-      if (subword && (word_blank[b] != tok.starts_word(v) || only_spaces(tok.piece(v)))) continue;
+      if (subword) {
+        const std::string p = tok.piece(v);
+        if (p.empty() || (p[0] == ' ') != word_blank[b] || only_spaces(p)) continue;
+      }
       cand.push_back(v);
     }
     size_t keep = std::min(cand.size(), size_t(std::max(top, 1)));
