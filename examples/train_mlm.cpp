@@ -36,7 +36,7 @@ struct Options {
   std::string corpus = kFortunesDir, out = "runs/mlm", resume, attention = "linformer", sharing = "layerwise";
   std::string tokenizer = "subword", masking = "whole-word", proj_init = "pooling", heldout;
   std::string decay = "cosine", sample;
-  int64_t seq_len = 128, k = 32, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
+  int64_t seq_len = 128, k = 64, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
   int64_t vocab = 4096, eval_every = 250, eval_batches = 8, checkpoint_every = 500;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   bool tie = false;
@@ -44,7 +44,7 @@ struct Options {
 };
 
 // The sample sentence when --sample is not given: word blanks for subwords, letter blanks for bytes.
-const char* kWordSample = "The quick brown fox jumps over the lazy ___. A friend in need is a ___ indeed.";
+const char* kWordSample = "I think, therefore I ___. She said that ___ would come back tomorrow.";
 const char* kByteSample = "The quick brown fox jumps over the l_zy dog. A f__end in need is a fr__nd indeed.";
 
 // Masked-token loss over fixed batches: nats per masked token, and bits per byte of the text those tokens
