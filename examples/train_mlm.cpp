@@ -37,7 +37,7 @@ struct Options {
   std::string tokenizer = "subword", masking = "whole-word", proj_init = "pooling", heldout;
   std::string decay = "cosine", sample;
   int64_t seq_len = 128, k = 64, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
-  int64_t vocab = 4096, eval_every = 250, eval_batches = 8, checkpoint_every = 500;
+  int64_t vocab = 4096, eval_every = 500, eval_batches = 8, checkpoint_every = 500;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   bool tie = false;
   uint64_t seed = 1;
