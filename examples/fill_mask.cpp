@@ -31,11 +31,8 @@ int main(int argc, char** argv) {
     for (const std::string& s : sentences) {
       FilledBlanks filled = fill_blanks(model, file.tok, s, top);
       fmt::print("{}\n-> {}\n", s, filled.text);
-      for (size_t b = 0; b < filled.candidates.size(); ++b) {
-        std::string line;
-        for (auto& [w, p] : filled.candidates[b]) line += fmt::format("  '{}' {:.3f}", w, p);
-        fmt::print("   blank {}:{}\n", b + 1, line);
-      }
+      for (size_t b = 0; b < filled.candidates.size(); ++b)
+        fmt::print("   blank {}:{}\n", b + 1, candidates_line(filled.candidates[b], 3));
     }
   } catch (const Error& e) {
     fmt::print(stderr, "fill_mask: {}\n", e.what());

@@ -40,6 +40,7 @@ struct Options {
   int64_t vocab = 4096, eval_every = 500, eval_batches = 8, checkpoint_every = 500;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   bool tie = false;
+  bool whole_words = true;  // derived from --masking
   uint64_t seed = 1;
 };
 
@@ -57,7 +58,7 @@ Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>&
               int64_t batches) {
   NoGradGuard no_grad;
   model.eval();
-  MlmBatcher batcher(ids, o.seq_len, o.batch, /*seed=*/o.seed + 7919, masking_rule(tok, o.masking == "whole-word"));
+  MlmBatcher batcher(ids, o.seq_len, o.batch, /*seed=*/o.seed + 7919, masking_rule(tok, o.whole_words));
   double nats = 0, tokens = 0, bytes = 0;
   for (int64_t i = 0; i < batches; ++i) {
     MlmBatch b = batcher.next();
@@ -134,8 +135,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    LF_CHECK(o.masking == "whole-word" || o.masking == "token", "train_mlm: --masking '{}' (choose whole-word or token)",
+    LF_CHECK(o.masking == "whole-word" || o.masking == "token", "--masking '{}' (choose whole-word or token)",
              o.masking);
+    o.whole_words = o.masking == "whole-word";
     std::filesystem::create_directories(o.out);
     const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
     TextCorpus corpus = TextCorpus::load(o.corpus);
@@ -170,7 +172,7 @@ int main(int argc, char** argv) {
       cfg.token_init_std = o.token_init_std;
       cfg.validate();
     }
-    LF_CHECK(o.seq_len <= cfg.max_len, "train_mlm: --seq-len {} exceeds the checkpoint's max_len {}", o.seq_len,
+    LF_CHECK(o.seq_len <= cfg.max_len, "--seq-len {} exceeds the checkpoint's max_len {}", o.seq_len,
              cfg.max_len);
     const std::vector<int64_t> train_ids = tok.encode_documents(split.train), valid_ids = tok.encode_documents(split.valid);
     const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
@@ -178,18 +180,28 @@ int main(int argc, char** argv) {
                train_ids.size(), valid_ids.size(), double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()),
                o.masking, unigram);
 
+    // The held-out text is read now, so that a missing or too short file fails before training, not after.
+    std::vector<int64_t> held_ids;
+    if (!o.heldout.empty()) {
+      held_ids = tok.encode_documents(TextCorpus::load(o.heldout).documents());
+      LF_CHECK(int64_t(held_ids.size()) >= o.seq_len, "--heldout {} has {} tokens, fewer than --seq-len {}",
+               o.heldout, held_ids.size(), o.seq_len);
+    }
+    const std::string sample =
+        o.sample.empty() ? (tok.kind() == TokenizerKind::subword ? kWordSample : kByteSample) : o.sample;
+
     manual_seed(o.seed);
     MaskedLM model(cfg);
     AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
     LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.lr * 0.05);
-    MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.masking == "whole-word"));
+    MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.whole_words));
     int64_t start = 0;
     if (!o.resume.empty()) {
       restore_checkpoint(loaded, model, opt);
       bool rng = false;
       for (auto& [name, t] : loaded.ck.extra)
         if (name == "data_rng") batcher.set_rng_state(rng_state_from_tensor(t)), rng = true;
-      LF_CHECK(rng, "train_mlm: {} has no extra.data_rng (the batcher's state), so the run cannot continue exactly",
+      LF_CHECK(rng, "{} has no extra.data_rng (the batcher's state), so the run cannot continue exactly",
                o.resume);
       start = loaded.ck.step;
       fmt::print("resumed from {} at step {}\n", o.resume, start);
@@ -252,20 +264,18 @@ int main(int argc, char** argv) {
                100 * (1 - val.nats_per_token / unigram));
     fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
                val.bits_per_byte);
-    if (!o.heldout.empty()) {
-      TextCorpus held = TextCorpus::load(o.heldout);
-      std::vector<int64_t> held_ids = tok.encode_documents(held.documents());
+    if (!held_ids.empty()) {
       Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
       fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n", h.nats_per_token,
                  h.bits_per_byte, o.heldout);
     }
-    std::string sample = o.sample.empty() ? (tok.kind() == TokenizerKind::subword ? kWordSample : kByteSample) : o.sample;
-    FilledBlanks filled = fill_blanks(model, tok, sample);
-    fmt::print("fill-mask           {}\n                 -> {}\n", sample, filled.text);
-    for (size_t b = 0; b < filled.candidates.size() && b < 4; ++b) {
-      std::string line;
-      for (auto& [w, p] : filled.candidates[b]) line += fmt::format("  '{}' {:.2f}", w, p);
-      fmt::print("  blank {}:{}\n", b + 1, line);
+    try {  // a sample longer than the model's n (e.g. with a small --seq-len) must not fail a finished run
+      FilledBlanks filled = fill_blanks(model, tok, sample);
+      fmt::print("fill-mask           {}\n                 -> {}\n", sample, filled.text);
+      for (size_t b = 0; b < filled.candidates.size() && b < 4; ++b)
+        fmt::print("  blank {}:{}\n", b + 1, candidates_line(filled.candidates[b], 2));
+    } catch (const Error& e) {
+      fmt::print("fill-mask           skipped: {}\n", e.what());
     }
     fmt::print("files               {}, {}/loss.png, {}, {}\n", csv_path, o.out, ckpt_path, model_path);
   } catch (const Error& e) {

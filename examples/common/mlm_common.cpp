@@ -188,4 +188,10 @@ FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std:
   return out;
 }
 
+std::string candidates_line(const std::vector<std::pair<std::string, double>>& candidates, int decimals) {
+  std::string line;
+  for (const auto& [w, p] : candidates) line += fmt::format("  '{}' {:.{}f}", w, p, decimals);
+  return line;
+}
+
 }  // namespace lf

@@ -38,5 +38,7 @@ struct FilledBlanks {
   std::vector<std::vector<std::pair<std::string, double>>> candidates;
 };
 FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std::string& text, int top = 5);
+// One blank's candidates as a line: "  'am' 0.15  'think' 0.07 ..." with `decimals` digits.
+std::string candidates_line(const std::vector<std::pair<std::string, double>>& candidates, int decimals);
 
 }  // namespace lf
