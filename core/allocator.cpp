@@ -7,6 +7,8 @@ namespace lf {
 // Blocks are rounded up so that near-equal requests share a size class: to 512 bytes below 1 MiB,
 // to 1/8 of the next power of two above (at most 12.5% waste on large tensors).
 size_t Allocator::round_size(size_t bytes) {
+  // No device has 2^62 bytes; refusing larger requests here also keeps the rounding below from overflowing.
+  LF_CHECK(bytes <= (size_t(1) << 62), "allocate: {} bytes is more than any device holds", bytes);
   if (bytes == 0) bytes = 1;
   if (bytes < (1u << 20)) return (bytes + 511) & ~size_t(511);
   size_t p = 1;

@@ -4,9 +4,24 @@
 
 namespace lf {
 
-int64_t numel(const Shape& shape) {
+int64_t checked_mul(const char* op, int64_t a, int64_t b) {
+  int64_t r;
+  LF_CHECK(!__builtin_mul_overflow(a, b, &r), "{}: size {} * {} overflows int64", op, a, b);
+  return r;
+}
+
+int64_t checked_add(const char* op, int64_t a, int64_t b) {
+  int64_t r;
+  LF_CHECK(!__builtin_add_overflow(a, b, &r), "{}: size {} + {} overflows int64", op, a, b);
+  return r;
+}
+
+int64_t checked_numel(const char* op, const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    if (__builtin_mul_overflow(n, s, &n))
+      throw Error(fmt::format("{}: shape {} has more elements than int64 can count", op, shape_str(shape)));
+  }
   return n;
 }
 
@@ -15,7 +30,8 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i];
+    if (__builtin_mul_overflow(s, shape[i], &s))
+      throw Error(fmt::format("strides: shape {} is too large (its row-major strides overflow int64)", shape_str(shape)));
   }
   return strides;
 }

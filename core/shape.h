@@ -8,8 +8,16 @@ namespace lf {
 
 using Shape = std::vector<int64_t>;
 
-int64_t numel(const Shape& shape);
-Shape contiguous_strides(const Shape& shape);  // row-major: [a,b,c] -> [b*c, c, 1]
+// Size arithmetic that refuses to overflow: a * b and a + b, or an lf::Error naming `op` and both values
+// when the result does not fit in int64. Every element count, stride and byte count goes through these
+// (numel, contiguous_strides, Tensor::empty, as_strided), so a hostile shape cannot wrap around into a
+// small allocation that later code indexes past.
+int64_t checked_mul(const char* op, int64_t a, int64_t b);
+int64_t checked_add(const char* op, int64_t a, int64_t b);
+
+int64_t checked_numel(const char* op, const Shape& shape);  // the product of the sizes, checked
+inline int64_t numel(const Shape& shape) { return checked_numel("numel", shape); }
+Shape contiguous_strides(const Shape& shape);  // row-major: [a,b,c] -> [b*c, c, 1], checked
 std::string shape_str(const Shape& shape);      // "[8,512,128]"
 
 // NumPy broadcasting: align from the right, a size-1 dimension stretches. `op` names the caller in errors.

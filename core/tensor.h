@@ -53,15 +53,16 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu());
 
   // ---- metadata ----
+  // Every accessor below throws lf::Error on an undefined tensor instead of dereferencing null.
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl_->shape; }
-  const Shape& strides() const { return impl_->strides; }
-  int64_t dim() const { return int64_t(impl_->shape.size()); }
+  const Shape& shape() const { return checked("shape").shape; }
+  const Shape& strides() const { return checked("strides").strides; }
+  int64_t dim() const { return int64_t(checked("dim").shape.size()); }
   int64_t size(int64_t d) const;  // negative d counts from the end
-  int64_t numel() const { return lf::numel(impl_->shape); }
-  DType dtype() const { return impl_->dtype; }
-  Device device() const { return impl_->storage->device; }
-  int64_t offset() const { return impl_->offset; }
+  int64_t numel() const { return lf::numel(checked("numel").shape); }
+  DType dtype() const { return checked("dtype").dtype; }
+  Device device() const { return checked("device").storage->device; }
+  int64_t offset() const { return checked("offset").offset; }
   bool is_contiguous() const;
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
@@ -78,13 +79,13 @@ class Tensor {
   Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
 
   // ---- autograd (autograd/engine.cpp) ----
-  bool requires_grad() const { return impl_->requires_grad; }
+  bool requires_grad() const { return checked("requires_grad").requires_grad; }
   Tensor& requires_grad_(bool on = true);
-  bool is_leaf() const { return impl_->grad_fn == nullptr; }
-  const std::shared_ptr<Node>& grad_fn() const { return impl_->grad_fn; }
-  Tensor grad() const { return Tensor(impl_->grad); }
-  void set_grad(const Tensor& g) { impl_->grad = g.impl_; }
-  void zero_grad() { impl_->grad.reset(); }
+  bool is_leaf() const { return checked("is_leaf").grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return checked("grad_fn").grad_fn; }
+  Tensor grad() const { return Tensor(checked("grad").grad); }
+  void set_grad(const Tensor& g) { mutable_impl("set_grad").grad = g.impl_; }
+  void zero_grad() { mutable_impl("zero_grad").grad.reset(); }
   // Backpropagates from this tensor. A non-scalar root needs an explicit `grad` of its shape.
   void backward(const Tensor& grad = Tensor(), bool retain_graph = false) const;
   Tensor detach() const;  // same storage, outside the graph
@@ -111,6 +112,8 @@ class Tensor {
   Tensor flatten() const { return reshape({numel()}); }
 
  private:
+  const TensorImpl& checked(const char* what) const;  // *impl_, or lf::Error naming `what` when undefined
+  TensorImpl& mutable_impl(const char* what) { return const_cast<TensorImpl&>(checked(what)); }
   std::shared_ptr<TensorImpl> impl_;
 };
 

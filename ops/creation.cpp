@@ -15,7 +15,15 @@ namespace lf {
 
 // ---- constants ----
 
+// An integer tensor holds integers: a value that does not fit one is refused rather than converted.
+static void check_fits(const char* op, double value, DType dtype) {
+  LF_CHECK(is_floating(dtype) || (std::isfinite(value) && value >= -9.223372036854775808e18 &&
+                                  value < 9.223372036854775808e18),
+           "{}: value {} does not fit in {}", op, value, dtype);
+}
+
 Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  check_fits("full", value, dtype);
   Tensor t = Tensor::empty(shape, dtype, device);
   backend_for(device).fill(t, value);
   return t;
@@ -41,6 +49,8 @@ Tensor arange(double start, double end, double step, DType dtype, Device device)
            "arange: start {}, end {}, step {} must be finite with a non-zero step", start, end, step);
   // Number of values start, start+step, ... strictly before end (NumPy's rule).
   double count = std::ceil((end - start) / step);
+  LF_CHECK(count < 9.0e15, "arange: start {}, end {}, step {} would make {} values", start, end, step, count);
+  if (count > 0) check_fits("arange", start, dtype), check_fits("arange", start + (count - 1) * step, dtype);
   int64_t n = count > 0 ? int64_t(count) : 0;
   Tensor t = Tensor::empty({n}, dtype, Device::cpu());
   dispatch(dtype, [&](auto tag) {

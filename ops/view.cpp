@@ -26,7 +26,7 @@ Shape infer_shape(const char* op, const Shape& from, const Shape& to) {
       infer_at = int64_t(i);
     } else {
       LF_CHECK(to[i] >= 0, "{}: invalid size {} in shape {}", op, to[i], shape_str(to));
-      known *= to[i];
+      known = checked_mul(op, known, to[i]);
     }
   }
   Shape out = to;
@@ -122,12 +122,12 @@ Tensor slice_impl(const char* op, const Tensor& self, int64_t dim, int64_t start
   if (end < 0) end += n;
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
-  int64_t len = (end - start + step - 1) / step;
+  int64_t len = end == start ? 0 : (end - start - 1) / step + 1;  // ceil((end - start) / step), no overflow
 
   Shape shape = self.shape(), strides = self.strides();
   shape[d] = len;
-  strides[d] *= step;
-  int64_t offset = self.offset() + (len > 0 ? start * self.strides()[d] : 0);
+  if (len > 1) strides[d] = checked_mul(op, strides[d], step);  // a single element's stride never matters
+  int64_t offset = self.offset() + (len > 0 ? checked_mul(op, start, self.strides()[d]) : 0);
   Shape in_shape = self.shape();
   return make_view(op, self, shape, strides, offset, [in_shape, d, start, end, step](const Tensor& g) {
     // zeros of the input's shape, with g copied into the positions the slice read
@@ -187,7 +187,7 @@ Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   int64_t d = normalize_dim("narrow", dim, this->dim());
   int64_t n = shape()[d];
   if (start < 0) start += n;
-  LF_CHECK(start >= 0 && length >= 0 && start + length <= n,
+  LF_CHECK(start >= 0 && start <= n && length >= 0 && length <= n - start,
            "narrow: start {} and length {} are out of range for dim {} of size {} (shape {})", start, length, dim, n,
            shape_str(shape()));
   return slice_impl("narrow", *this, d, start, start + length, 1);
@@ -218,6 +218,7 @@ Tensor Tensor::expand(const Shape& to) const {
       st[i] = 0;  // a size-1 dim read `want` times
     }
   }
+  checked_numel("expand", s);  // a stride-0 view can name more elements than int64 counts: refuse it here
   Shape in_shape = shape();
   return make_view("expand", *this, s, st, offset(), [in_shape](const Tensor& g) { return sum_to(g, in_shape); });
 }
@@ -240,7 +241,7 @@ Tensor Tensor::unsqueeze(int64_t dim) const {
   int64_t d = normalize_dim("unsqueeze", dim, this->dim() + 1);
   Shape s = shape(), st = strides();
   // the new size-1 dim never moves, so its stride is free; pick the row-major one so contiguity is kept
-  int64_t stride = d < this->dim() ? s[d] * st[d] : 1;
+  int64_t stride = d < this->dim() ? checked_mul("unsqueeze", s[d], st[d]) : 1;
   s.insert(s.begin() + d, 1);
   st.insert(st.begin() + d, stride);
   Shape in_shape = shape();

@@ -4,6 +4,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
+#include "backends/cpu/cpu_math.h"
 
 namespace lf {
 
@@ -65,7 +66,7 @@ void copy_transposed(const S* ps, D* pd, const cpu::LoopPlan<2>& plan) {
                         for (int64_t r = r0; r < r1; ++r) {
                           D* out = pd + od + r * dst_row;
                           const S* in = ps + os + r;
-                          for (int64_t c = c0; c < c1; ++c) out[c] = D(in[c * src_col]);
+                          for (int64_t c = c0; c < c1; ++c) out[c] = cpu::convert<D>(in[c * src_col]);
                         }
                       }
                     });
@@ -80,7 +81,7 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
       if constexpr (std::is_same_v<S, D>) {
         std::memcpy(pd + lo, ps + lo, size_t(hi - lo) * sizeof(D));
       } else {
-        for (int64_t i = lo; i < hi; ++i) pd[i] = D(ps[i]);
+        for (int64_t i = lo; i < hi; ++i) pd[i] = cpu::convert<D>(ps[i]);
       }
     });
     return;
@@ -97,14 +98,14 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
       D* o = pd + off[0];
       const S* s = ps + off[1];
       if (st[0] == 1 && st[1] == 1) {
-        for (int64_t i = 0; i < len; ++i) o[i] = D(s[i]);
+        for (int64_t i = 0; i < len; ++i) o[i] = cpu::convert<D>(s[i]);
       } else if (st[0] == 1 && st[1] == 0) {  // broadcasting one value along the run
-        D v = D(*s);
+        D v = cpu::convert<D>(*s);
         for (int64_t i = 0; i < len; ++i) o[i] = v;
       } else if (st[0] == 1) {  // gather
-        for (int64_t i = 0; i < len; ++i) o[i] = D(s[i * st[1]]);
+        for (int64_t i = 0; i < len; ++i) o[i] = cpu::convert<D>(s[i * st[1]]);
       } else {
-        for (int64_t i = 0; i < len; ++i) o[i * st[0]] = D(s[i * st[1]]);
+        for (int64_t i = 0; i < len; ++i) o[i * st[0]] = cpu::convert<D>(s[i * st[1]]);
       }
     });
   });
@@ -131,7 +132,7 @@ void CpuBackend::fill(const Tensor& dst, double value) {
   LF_CHECK(dst.defined(), "fill: undefined tensor");
   dispatch(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T v = T(value);
+    T v = cpu::convert<T>(value);
     T* p = static_cast<T*>(dst.raw_data());
     if (dst.is_contiguous()) {
       cpu::parallel_for(dst.numel(), cpu::kGrain, [&](int64_t lo, int64_t hi) {

@@ -107,11 +107,11 @@ void unary_float(UnaryOp op, const Tensor& x, const Tensor& out, T s) {
     case UnaryOp::abs:
       return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::abs(v); });
     case UnaryOp::add_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v + s; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(v, s); });
     case UnaryOp::mul_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v * s; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(v, s); });
     case UnaryOp::rsub_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s - v; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(s, v); });
     case UnaryOp::rdiv_scalar:
       return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s / v; });
     case UnaryOp::pow_scalar:
@@ -137,17 +137,17 @@ void unary_int(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
   T s = scalar ? T(alpha) : 0;
   switch (op) {
     case UnaryOp::neg:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return -v; });
-    case UnaryOp::abs:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? -v : v; });
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_neg(v); });
+    case UnaryOp::abs:  // abs(INT64_MIN) wraps to INT64_MIN, as in PyTorch
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? cpu::wrap_neg(v) : v; });
     case UnaryOp::relu:
       return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? T(0) : v; });
     case UnaryOp::add_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v + s; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(v, s); });
     case UnaryOp::mul_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return v * s; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(v, s); });
     case UnaryOp::rsub_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s - v; });
+      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(s, v); });
     default:
       return;
   }
@@ -214,11 +214,11 @@ void binary_int(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out
   using T = int64_t;
   switch (op) {
     case BinaryOp::add:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x + y; });
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(x, y); });
     case BinaryOp::sub:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x - y; });
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(x, y); });
     case BinaryOp::mul:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x * y; });
+      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(x, y); });
     case BinaryOp::maximum:
       return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x > y ? x : y; });
     case BinaryOp::minimum:

@@ -9,6 +9,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 
 // Always inlined: a call inside a vector loop would make the loop scalar (GCC gives up inlining in the
@@ -55,6 +56,46 @@ LF_VEC_INLINE float erf_f32(float x, float e) {
   return std::copysign(1.0f - p * t * e, x);
 }
 LF_VEC_INLINE float erf_f32(float x) { return erf_f32(x, exp_f32(-x * x)); }
+
+// ---- integer arithmetic and conversions, defined for every input ----
+// i64 add, subtract, multiply and negate wrap around modulo 2^64, as PyTorch's do. Signed overflow is
+// undefined in C++, so the arithmetic runs in uint64_t, whose conversion back to int64_t is modular since
+// C++20. For floating types these are the plain operators.
+template <typename T>
+LF_VEC_INLINE T wrap_add(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  else return a + b;
+}
+template <typename T>
+LF_VEC_INLINE T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  else return a - b;
+}
+template <typename T>
+LF_VEC_INLINE T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  else return a * b;
+}
+template <typename T>
+LF_VEC_INLINE T wrap_neg(T a) {
+  return wrap_sub(T(0), a);
+}
+
+// A value converted to dtype D. Float -> integer conversion of NaN or of a value out of range is undefined
+// in C++; here NaN gives 0 and values beyond the range saturate (what CUDA's cvt instructions do), and
+// the rest truncate toward zero like a C cast.
+template <typename D, typename S>
+LF_VEC_INLINE D convert(S s) {
+  if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>) {
+    constexpr S top = S(std::numeric_limits<D>::max()) + S(1);  // 2^63: exact in float and double
+    if (!(s == s)) return D(0);
+    if (s >= top) return std::numeric_limits<D>::max();
+    if (s < -top) return std::numeric_limits<D>::min();
+    return D(s);
+  } else {
+    return D(s);
+  }
+}
 
 // Type-generic entry points used by the kernels.
 LF_VEC_INLINE float vexp(float x) { return exp_f32(x); }

@@ -17,14 +17,16 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
+#include "backends/cpu/cpu_math.h"
 
 namespace lf {
 
 namespace {
 
-// The accumulator type of a sum: double for floats, int64 for i64.
+// The accumulator type of a sum: double for floats, uint64 for i64 (an i64 sum wraps around modulo 2^64, as
+// in PyTorch, and unsigned arithmetic does that without signed overflow's undefined behaviour).
 template <typename T>
-using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, uint64_t>;
 
 template <typename T>
 SumAcc<T> sum_range(const T* x, int64_t n) {
@@ -40,9 +42,9 @@ SumAcc<T> sum_range(const T* x, int64_t n) {
     for (int l = 0; l < 16; ++l) total += acc[l];
     return total;
   } else {
-    int64_t total = 0;
+    uint64_t total = 0;
 #pragma omp simd reduction(+ : total)
-    for (int64_t i = 0; i < n; ++i) total += x[i];
+    for (int64_t i = 0; i < n; ++i) total += uint64_t(x[i]);
     return total;
   }
 }
@@ -115,7 +117,7 @@ void reduce_columns(ReduceOp op, const T* x, Acc* acc, int64_t r0, int64_t r1, i
     const T* row = x + r * ld;
     if (op == ReduceOp::sum) {
 #pragma omp simd
-      for (int64_t j = 0; j < w; ++j) acc[j] += Acc(row[j]);
+      for (int64_t j = 0; j < w; ++j) acc[j] = cpu::wrap_add(acc[j], Acc(row[j]));
     } else {
       for (int64_t j = 0; j < w; ++j) acc[j] = (row[j] > acc[j] || row[j] != row[j]) ? Acc(row[j]) : acc[j];
     }
@@ -161,7 +163,7 @@ void reduce_middle(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
       Acc a = part[0][size_t(j)];
       for (int t = 1; t < threads; ++t) {
         Acc b = part[size_t(t)][size_t(j)];
-        a = op == ReduceOp::sum ? a + b : ((b > a || b != b) && a == a ? b : a);
+        a = op == ReduceOp::sum ? cpu::wrap_add(a, b) : ((b > a || b != b) && a == a ? b : a);
       }
       out[o * inner + j] = T(a);
     }
