@@ -104,14 +104,19 @@ void check_target(const std::string& path) {
   LF_CHECK(S_ISDIR(st.st_mode), "save_safetensors: cannot write {}: {} is not a directory", path, dir);
 }
 
-// An uninitialised tensor for an entry; bad_alloc (a huge tensor in a big, e.g. sparse, file) becomes an
-// lf::Error naming it.
+// An uninitialised tensor for an entry. Running out of memory (a huge tensor in a big, e.g. sparse, file)
+// is an lf::Error naming the file and the tensor.
 Tensor allocate(const TensorEntry& e, const std::string& source) {
+  auto fail = [&](const char* why) {
+    return Error(fmt::format("load_safetensors: {}: cannot allocate {} bytes for tensor {} {}: {}", source,
+                             e.end - e.begin, quote_untrusted(e.name), shape_str(e.shape), why));
+  };
   try {
     return Tensor::empty(e.shape, e.dtype);
   } catch (const std::bad_alloc&) {
-    throw Error(fmt::format("load_safetensors: {}: cannot allocate {} bytes for tensor {} {}", source,
-                            e.end - e.begin, quote_untrusted(e.name), shape_str(e.shape)));
+    throw fail("out of memory");
+  } catch (const Error& err) {
+    throw fail(err.what());
   }
 }
 

@@ -104,6 +104,10 @@ std::string json_excerpt(const nlohmann::ordered_json& j, size_t max_bytes) {
 }
 
 nlohmann::ordered_json parse_untrusted_json(std::string_view text, const std::string& what) {
+  // nlohmann takes a NUL byte for the end of the input and ignores whatever follows; valid JSON has none
+  // (a string holds one as \u0000), so anything hidden behind a NUL is refused rather than skipped.
+  const size_t nul = text.find('\0');
+  LF_CHECK(nul == std::string_view::npos, "{}: invalid JSON: a NUL byte at offset {}", what, nul);
   StrictJsonCallback callback(what);
   try {
     return nlohmann::ordered_json::parse(text.begin(), text.end(), std::ref(callback));

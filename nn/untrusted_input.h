@@ -31,8 +31,8 @@ std::string escape_untrusted(std::string_view s, size_t max_bytes = 1000);
 std::string json_excerpt(const nlohmann::ordered_json& j, size_t max_bytes = 80);
 
 // Parses `text` as one JSON value. Refuses, with an lf::Error starting with `what` (e.g. "load_safetensors:
-// model.safetensors: header"): invalid JSON (nlohmann's message, truncated), nesting deeper than
-// kMaxJsonDepth, and an object with the same key twice.
+// model.safetensors: header"): invalid JSON (nlohmann's message, truncated; a NUL byte, where nlohmann
+// would stop reading), nesting deeper than kMaxJsonDepth, and an object with the same key twice.
 nlohmann::ordered_json parse_untrusted_json(std::string_view text, const std::string& what);
 
 // The value of a JSON integer that fits int64 (signed or unsigned in the JSON); nullopt for anything else,
