@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -33,17 +35,30 @@ Tensor host_contiguous(const Tensor& t) {
 
 size_t nbytes_of(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype()); }
 
+// Different in every process and call: random_device where it works, else the clock, pid and a counter.
+uint64_t random_seed() {
+  static std::atomic<uint64_t> calls{0};
+  uint64_t seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                  (uint64_t(::getpid()) << 32) ^ (calls++ * 0x9E3779B97F4A7C15ull);
+  try {
+    std::random_device rd;
+    seed ^= (uint64_t(rd()) << 32) | rd();
+  } catch (const std::exception&) {  // no entropy source: the clock and the counter still differ
+  }
+  return seed;
+}
+
 // The temporary file of one save: created exclusively (O_EXCL) under a fresh random name, so concurrent
 // saves to one path, or a stale temporary left by a killed run, never collide; unlinked unless committed.
 class TempFile {
  public:
   explicit TempFile(const std::string& target) {
-    std::random_device rd;
+    std::mt19937_64 rng(random_seed());
     static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     bool short_name = false;  // when target's name is already near NAME_MAX, "<dir>/.lf-XXXXXX.tmp"
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string suffix;
-      for (int i = 0; i < 6; ++i) suffix += kChars[rd() % (sizeof(kChars) - 1)];
+      for (int i = 0; i < 6; ++i) suffix += kChars[rng() % (sizeof(kChars) - 1)];
       const std::filesystem::path dir = std::filesystem::path(target).parent_path();
       path_ = short_name ? (dir / (".lf-" + suffix + ".tmp")).string() : target + ".tmp." + suffix;
       // 0666 before the umask, as fopen would: the saved file gets the usual permissions.
@@ -94,8 +109,12 @@ class TempFile {
 void check_target(const std::string& path) {
   LF_CHECK(!path.empty(), "save_safetensors: the path is empty");
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0)
+  if (::stat(path.c_str(), &st) == 0) {
     LF_CHECK(!S_ISDIR(st.st_mode), "save_safetensors: {} is a directory; give a file name", path);
+    // The rename would replace a FIFO or a device with a regular file: as root, "/dev/null" would be gone.
+    LF_CHECK(S_ISREG(st.st_mode), "save_safetensors: {} exists and is not a regular file (a FIFO, device or "
+             "socket); refusing to replace it", path);
+  }
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? "." : parent.string();
   if (::stat(dir.c_str(), &st) != 0)

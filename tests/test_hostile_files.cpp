@@ -340,6 +340,11 @@ TEST_CASE("saving: a unique temporary per save, removed on failure; bad targets 
     const std::string target = (ro / "x.safetensors").string();
     CHECK_ERROR(save_safetensors(target, {{"w", vec({1})}}), target.c_str(), "Permission denied");
   }
+  // A FIFO (or a device) in the way is not replaced by the rename.
+  const std::string fifo = (temp_dir() / "out.fifo").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_ERROR(save_safetensors(fifo, {{"w", vec({1})}}), fifo.c_str(), "not a regular file");
+  CHECK(fs::is_fifo(fifo));
   CHECK_ERROR(save_safetensors(p, {{"bad\nname", vec({1})}}), "control characters");
   CHECK_ERROR(save_safetensors(p, {{std::string(2000, 'n'), vec({1})}}), "at most 1024 bytes");
 }
