@@ -47,11 +47,13 @@ OJson config_json(const std::map<std::string, std::string>& meta, const std::str
   LF_CHECK(it != meta.end(), "{}: no 'config' in the file's metadata (was it written by train_mlm?)", path);
   OJson j = parse_untrusted_json(it->second, fmt::format("{}: the 'config' metadata", path));
   LF_CHECK(j.is_object(), "{}: the 'config' metadata is not a JSON object: {}", path, json_excerpt(j));
-  for (const auto& [key, value] : j.items())
+  for (auto item = j.begin(); item != j.end(); ++item) {
+    const std::string& key = item.key();
     LF_CHECK(std::find_if(std::begin(kConfigKeys), std::end(kConfigKeys),
                           [&](const char* k) { return key == k; }) != std::end(kConfigKeys),
              "{}: the checkpoint's config is malformed: unknown key {} (known: {})", path,
              quote_untrusted(key), fmt::join(kConfigKeys, ", "));
+  }
   return j;
 }
 
