@@ -18,7 +18,7 @@ AttentionKind parse_attention_kind(std::string_view name) {
 int64_t EncoderConfig::parameter_count() const {
   // 128-bit arithmetic: with every field within its limit the largest term (sharing none: depth * 2 h n k)
   // is below 2^64, and clamping negative fields to 0 keeps an invalid config from wrapping around.
-  using Wide = __int128;
+  using Wide = unsigned __int128;  // unsigned: clang's UBSan checks signed products with __muloti4
   auto w = [](int64_t v) { return Wide(std::max<int64_t>(v, 0)); };
   const Wide D = w(dim), n = w(max_len), kk = w(k), h = w(heads), V = w(vocab), F = w(in_features);
   const bool lin = kind == AttentionKind::linformer;
