@@ -30,10 +30,18 @@ std::string temp_path(const char* name) {
 // The metadata of a byte-level model whose config is `base` with `key` replaced by the raw JSON `value`
 // (or removed when value is empty).
 std::map<std::string, std::string> config_with(const std::string& key, const std::string& value) {
-  std::vector<std::pair<std::string, std::string>> base = {
-      {"vocab", "258"},    {"dim", "16"},          {"depth", "2"},     {"heads", "2"},
-      {"max_len", "24"},   {"k", "6"},             {"attention", "\"linformer\""}, {"sharing", "\"layerwise\""},
-      {"dropout", "0.0"},  {"tie_embeddings", "false"}, {"token_init_std", "1.0"}, {"tokenizer", "\"bytes\""}};
+  std::vector<std::pair<std::string, std::string>> base = {{"vocab", "258"},
+                                                           {"dim", "16"},
+                                                           {"depth", "2"},
+                                                           {"heads", "2"},
+                                                           {"max_len", "24"},
+                                                           {"k", "6"},
+                                                           {"attention", "\"linformer\""},
+                                                           {"sharing", "\"layerwise\""},
+                                                           {"dropout", "0.0"},
+                                                           {"tie_embeddings", "false"},
+                                                           {"token_init_std", "1.0"},
+                                                           {"tokenizer", "\"bytes\""}};
   bool found = false;
   std::string json = "{";
   for (auto& [k, v] : base) {
@@ -48,7 +56,8 @@ std::map<std::string, std::string> config_with(const std::string& key, const std
 
 }  // namespace
 
-TEST_CASE("EncoderConfig: parameter_count matches the model, and huge configs are refused before allocating") {
+TEST_CASE(
+    "EncoderConfig: parameter_count matches the model, and huge configs are refused before allocating") {
   for (AttentionKind kind : {AttentionKind::linformer, AttentionKind::standard})
     for (Sharing s : {Sharing::none, Sharing::headwise, Sharing::kv, Sharing::layerwise})
       for (bool tie : {false, true}) {
@@ -97,9 +106,12 @@ TEST_CASE("EncoderConfig: parameter_count matches the model, and huge configs ar
   refused([](EncoderConfig& c) { c.in_features = -1; }, {"in_features -1"});
   // Each size within its limit, the whole too large: the computed count is in the message.
   refused([](EncoderConfig& c) { c.vocab = 1 << 24, c.dim = 16384; }, {"556215894160 parameters", "2^32"});
-  refused([](EncoderConfig& c) { c.max_len = 1 << 20, c.k = 1 << 20, c.sharing = Sharing::none, c.heads = 16;
-                                 c.depth = 256; },
-          {"parameters", "more than the limit"});
+  refused(
+      [](EncoderConfig& c) {
+        c.max_len = 1 << 20, c.k = 1 << 20, c.sharing = Sharing::none, c.heads = 16;
+        c.depth = 256;
+      },
+      {"parameters", "more than the limit"});
   EncoderConfig standard = small(AttentionKind::standard);
   standard.k = -5;  // ignored by standard attention
   standard.validate();
@@ -165,7 +177,8 @@ TEST_CASE("config_from_meta: every key's type and range is checked; errors name 
   whole("[1, 2]", "not a JSON object");
   whole("", "invalid JSON");
   whole(std::string("{}\0junk", 7), "NUL byte");
-  whole("{\"vocab\": " + std::string(100000, '9') + "}", "invalid JSON");  // a float overflow, message cut short
+  whole("{\"vocab\": " + std::string(100000, '9') + "}",
+        "invalid JSON");  // a float overflow, message cut short
   CHECK_ERROR(config_from_meta({}, p), p.c_str(), "no 'config'");
 }
 
@@ -176,7 +189,9 @@ TEST_CASE("tokenizer_from_meta and load_mlm_file refuse contradictory metadata a
   CHECK_ERROR(tokenizer_from_meta(meta, p), p.c_str(), "'bytes'", "contradicts");
   meta = config_with("tokenizer", "\"subword\"");
   CHECK_ERROR(tokenizer_from_meta(meta, p), p.c_str(), "no 'tokenizer.model'");
-  meta["tokenizer.model"] = "QU\x1b" "D";
+  meta["tokenizer.model"] =
+      "QU\x1b"
+      "D";
   CHECK_ERROR(tokenizer_from_meta(meta, p), p.c_str(), "'tokenizer.model'", "base64", "\\x1b");
   meta["tokenizer.model"] = "QUJD";
   CHECK_ERROR(tokenizer_from_meta(meta, p), p.c_str(), "not a SentencePiece model");
@@ -205,7 +220,8 @@ TEST_CASE("tokenizer_from_meta and load_mlm_file refuse contradictory metadata a
   CHECK_ERROR(load_mlm_file(saved(ints)), "'pos' is i64");
   // A config far larger than its weights is refused from the file alone, quickly and without allocating.
   const auto t0 = std::chrono::steady_clock::now();
-  CHECK_ERROR(load_mlm_file(saved(state, config_with("max_len", "1048576"))), "the config needs [1048576,16]");
+  CHECK_ERROR(load_mlm_file(saved(state, config_with("max_len", "1048576"))),
+              "the config needs [1048576,16]");
   CHECK_ERROR(load_mlm_file(saved(state, config_with("dim", "1000000000000"))), "dim 1000000000000");
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
   fs::remove(path);

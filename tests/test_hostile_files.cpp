@@ -78,7 +78,8 @@ std::string nested(int depth, const std::string& inner = "1") {
 
 // A valid F32 [n] entry at `begin`.
 std::string f32_entry(const std::string& name, int n, int begin = 0) {
-  return fmt::format(R"("{}":{{"dtype":"F32","shape":[{}],"data_offsets":[{},{}]}})", name, n, begin, begin + 4 * n);
+  return fmt::format(R"("{}":{{"dtype":"F32","shape":[{}],"data_offsets":[{},{}]}})", name, n, begin,
+                     begin + 4 * n);
 }
 
 bool no_temporary_left(const std::string& path) {
@@ -98,9 +99,9 @@ Tensor vec(std::vector<float> v) {
 TEST_CASE("hostile safetensors: JSON nested 100 000 levels deep is refused without recursion") {
   const std::string deep = nested(100000);
   for (const std::string& json :
-       {R"({"__metadata__":{"k":)" + deep + "}}", R"({"a":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,0]}})",
-        R"({"a":{"dtype":"F32","shape":[0],"data_offsets":)" + deep + "}}", deep,
-        [] {
+       {R"({"__metadata__":{"k":)" + deep + "}}",
+        R"({"a":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,0]}})",
+        R"({"a":{"dtype":"F32","shape":[0],"data_offsets":)" + deep + "}}", deep, [] {
           std::string objects;
           for (int i = 0; i < 100000; ++i) objects += R"({"a":)";
           return objects + "1" + std::string(100000, '}');
@@ -121,11 +122,13 @@ TEST_CASE("hostile safetensors: JSON nested 100 000 levels deep is refused witho
 
 TEST_CASE("hostile safetensors: shapes whose element or byte count overflows are refused") {
   // Zero elements, but the strides of [0, 65536^4] are 2^64.
-  std::string p = hostile(R"({"a":{"dtype":"F32","shape":[0,65536,65536,65536,65536],"data_offsets":[0,0]}})");
+  std::string p =
+      hostile(R"({"a":{"dtype":"F32","shape":[0,65536,65536,65536,65536],"data_offsets":[0,0]}})");
   CHECK_ERROR(load_safetensors(p), p.c_str(), "'a'", "overflow");
   p = hostile(R"({"a":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,0]}})");
   CHECK_ERROR(load_safetensors(p), p.c_str(), "overflow");
-  p = hostile(R"({"a":{"dtype":"I64","shape":[1152921504606846976],"data_offsets":[0,0]}})");  // 2^60 * 8 bytes
+  p = hostile(
+      R"({"a":{"dtype":"I64","shape":[1152921504606846976],"data_offsets":[0,0]}})");  // 2^60 * 8 bytes
   CHECK_ERROR(load_safetensors(p), p.c_str(), "overflow");
   p = hostile(R"({"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,0]}})");
   CHECK_ERROR(load_safetensors(p), p.c_str(), "fit int64", "18446744073709551615");
@@ -155,31 +158,42 @@ TEST_CASE("hostile safetensors: every header field is type- and range-checked") 
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":["0","8"]}})", d8, {"'a'", "[begin, end]"}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[-8,0]}})", d8, {"'a'", "non-negative"}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", d8, {"'a'", "end before they begin"}},
-      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})", d8, {"'a'", "[begin, end]"}},
-      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[9223372036854775800,9223372036854775807]}})", d8,
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,18446744073709551615]}})",
+       d8,
+       {"'a'", "[begin, end]"}},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[9223372036854775800,9223372036854775807]}})",
+       d8,
        {"'a'", "runs past the end"}},
       {R"({"a":{"dtype":1,"shape":[2],"data_offsets":[0,8]}})", d8, {"'a'", "dtype 1 is not a string"}},
       {R"({"a":{"dtype":"f32","shape":[2],"data_offsets":[0,8]}})", d8, {"'a'", "'f32'", "not supported"}},
       {R"({"a":{"dtype":"BF16","shape":[4],"data_offsets":[0,8]}})", d8, {"'a'", "'BF16'", "not supported"}},
       {R"({"a":{"shape":[2],"data_offsets":[0,8]}})", d8, {"'a'", "'dtype' is missing"}},
-      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})", d8, {"'a'", "unknown field 'extra'"}},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"extra":1}})",
+       d8,
+       {"'a'", "unknown field 'extra'"}},
       {R"({"a":[1,2]})", d8, {"'a'", "needs an object"}},
       {R"({"a":null})", "", {"'a'", "needs an object"}},
       {R"({"":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", d8, {"empty name"}},
-      {R"({"a\u001b[31m":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", d8, {"control characters", "\\x1b[31m"}},
+      {R"({"a\u001b[31m":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+       d8,
+       {"control characters", "\\x1b[31m"}},
       {"{" + f32_entry("a", 2) + "," + f32_entry("a", 2, 8) + "}", d8 + d8, {"'a'", "appears twice"}},
-      {R"({"a":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}})", d8, {"'dtype'", "appears twice"}},
+      {R"({"a":{"dtype":"F32","dtype":"F64","shape":[2],"data_offsets":[0,8]}})",
+       d8,
+       {"'dtype'", "appears twice"}},
       {R"({"__metadata__":{"k":"1","k":"2"}})", "", {"'k'", "appears twice"}},
       {R"({"__metadata__":{},"__metadata__":{}})", "", {"'__metadata__'", "appears twice"}},
       {R"({"__metadata__":[]})", "", {"__metadata__ must be an object"}},
       {R"({"__metadata__":{"k":null}})", "", {"'k'", "not a string"}},
-      {"{" + f32_entry("a", 1) + "," + f32_entry("b", 1, 8) + "}", std::string(12, 'x'), {"gap of 4 bytes", "'b'"}},
+      {"{" + f32_entry("a", 1) + "," + f32_entry("b", 1, 8) + "}",
+       std::string(12, 'x'),
+       {"gap of 4 bytes", "'b'"}},
       {"{" + f32_entry("a", 2) + "}", std::string(12, 'x'), {"trailing bytes"}},
       {"{}", "x", {"trailing bytes"}},
-      {"{\"a\":\"\xff\"}", "", {"invalid JSON"}},                 // not UTF-8
+      {"{\"a\":\"\xff\"}", "", {"invalid JSON"}},                       // not UTF-8
       {std::string("{\"a\":1}\0\0", 9), "", {"NUL byte at offset 7"}},  // nlohmann would stop at a NUL
       {std::string("{}\0{\"hidden\":1}", 15), "", {"NUL byte at offset 2"}},
-      {"{\"a\":1} x", "", {"invalid JSON"}},                      // anything after the object
+      {"{\"a\":1} x", "", {"invalid JSON"}},  // anything after the object
       {"\"just a string\"", "", {"not an object"}},
       {"  ", "", {"invalid JSON"}},
   };
@@ -219,8 +233,8 @@ TEST_CASE("hostile safetensors: long values are cut short in messages") {
   for (const std::string& json :
        {R"({"a":{"dtype":")" + big + R"(","shape":[2],"data_offsets":[0,8]}})",
         R"({"a":{"dtype":"F32","shape":[)" + std::string(300000, '1') + R"(],"data_offsets":[0,8]}})",
-        R"({"a":{"dtype":"F32","shape":["x)" + big + R"("],"data_offsets":[0,8]}})", R"({")" + big + R"(":1})",
-        R"({"a":")" + big + "\x01" + R"("})"}) {
+        R"({"a":{"dtype":"F32","shape":["x)" + big + R"("],"data_offsets":[0,8]}})",
+        R"({")" + big + R"(":1})", R"({"a":")" + big + "\x01" + R"("})"}) {
     const std::string p = hostile(json, "12345678");
     try {
       load_safetensors(p);
@@ -245,7 +259,8 @@ TEST_CASE("hostile safetensors: only regular files are opened, so a FIFO cannot 
   // A symlink to a regular file is fine; to a directory, not.
   const std::string good = temp_path("good");
   save_safetensors(good, {{"w", vec({1, 2})}});
-  const std::string link = (temp_dir() / "link.safetensors").string(), dlink = (temp_dir() / "dlink").string();
+  const std::string link = (temp_dir() / "link.safetensors").string(),
+                    dlink = (temp_dir() / "dlink").string();
   fs::create_symlink(good, link);
   fs::create_directory_symlink(temp_dir(), dlink);
   CHECK(load_safetensors(link).size() == 1);

@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)lf::mlm_weight_shapes(cfg);
     if (cfg.parameter_count() <= 20000 && cfg.depth <= 4) {
       lf::MaskedLM model(cfg);
-      if (model.num_parameters() != cfg.parameter_count()) __builtin_trap();  // validate() bounds the wrong count
+      if (model.num_parameters() != cfg.parameter_count())
+        __builtin_trap();  // validate() bounds the wrong count
       const int64_t n = std::min<int64_t>(cfg.max_len, 3);
       std::vector<int64_t> ids(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) ids[size_t(i)] = i % cfg.vocab;
