@@ -18,6 +18,11 @@
 
 namespace lf {
 
+// The largest step and optimizer step count a checkpoint may hold: 10^12 steps is decades of training at
+// 1000 steps a second, so anything beyond is a damaged or hostile file (and INT64_MAX would overflow the
+// first `step + 1`).
+inline constexpr int64_t kMaxCheckpointSteps = 1'000'000'000'000;
+
 struct Checkpoint {
   int64_t step = 0;                          // the caller's training step
   GeneratorState generator;                  // the global random stream at save time
@@ -25,11 +30,14 @@ struct Checkpoint {
   NamedTensors extra;                        // caller's tensors (names without the "extra." prefix)
 };
 
-// Saves model, optimizer, the global generator state and `ck`'s step, meta and extra tensors.
+// Saves model, optimizer, the global generator state and `ck`'s step, meta and extra tensors. ck.step must be
+// in [opt.step_count(), kMaxCheckpointSteps] and ck.meta must not use the "lf." keys, which are the file's.
 void save_checkpoint(const std::string& path, const Module& model, const Optimizer& opt, const Checkpoint& ck);
 
 // Reads the file only (no model needed): step, generator, meta and extra; model/optim entries are kept in
-// `tensors` for restore_checkpoint.
+// `tensors` for restore_checkpoint. Refuses (lf::Error naming the file and key) a metadata value that is not
+// a plain decimal integer, an lf.step or lf.optim_steps outside [0, kMaxCheckpointSteps], and more optimizer
+// steps than steps.
 struct LoadedCheckpoint {
   Checkpoint ck;
   std::map<std::string, Tensor> model;

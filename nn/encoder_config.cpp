@@ -1,5 +1,8 @@
 #include "nn/encoder_config.h"
 
+#include <cmath>
+#include <limits>
+
 namespace lf {
 
 std::string_view attention_kind_name(AttentionKind k) {
@@ -12,15 +15,47 @@ AttentionKind parse_attention_kind(std::string_view name) {
   throw Error(fmt::format("attention: unknown kind '{}' (choose standard or linformer)", name));
 }
 
+int64_t EncoderConfig::parameter_count() const {
+  // 128-bit arithmetic: with every field within its limit the largest term (sharing none: depth * 2 h n k)
+  // is below 2^64, and clamping negative fields to 0 keeps an invalid config from wrapping around.
+  using Wide = unsigned __int128;  // unsigned: clang's UBSan checks signed products with __muloti4
+  auto w = [](int64_t v) { return Wide(std::max<int64_t>(v, 0)); };
+  const Wide D = w(dim), n = w(max_len), kk = w(k), h = w(heads), V = w(vocab), F = w(in_features);
+  const bool lin = kind == AttentionKind::linformer;
+  Wide block =
+      4 * D + (3 * D * D + 3 * D) + (D * D + D) + (4 * D * D + 4 * D) + (4 * D * D + D);  // ln, att, ff
+  if (lin && sharing == Sharing::none) block += 2 * h * n * kk;                           // E, F per head
+  if (lin && sharing == Sharing::headwise) block += 2 * n * kk;                           // E, F
+  if (lin && sharing == Sharing::kv) block += n * kk;                                     // E = F
+  Wide total = n * D + w(depth) * block + 2 * D;                                          // pos, blocks, ln
+  if (lin && sharing == Sharing::layerwise) total += n * kk;                              // one E for all
+  if (in_features > 0)
+    total += F * D + D;  // proj
+  else
+    total += V * D + (tie_embeddings ? 0 : V * D) + V;  // tok, head
+  const Wide cap = std::numeric_limits<int64_t>::max();
+  return int64_t(total < cap ? total : cap);
+}
+
 void EncoderConfig::validate() const {
-  LF_CHECK(in_features > 0 || vocab > 0, "EncoderConfig: vocab {} must be positive for a token front", vocab);
-  LF_CHECK(in_features >= 0, "EncoderConfig: in_features {} must be >= 0", in_features);
-  LF_CHECK(dim > 0 && depth >= 0 && heads > 0, "EncoderConfig: dim {}, depth {}, heads {} must be positive", dim,
-           depth, heads);
+  auto in_range = [](const char* name, int64_t v, int64_t lo, int64_t hi) {
+    LF_CHECK(v >= lo && v <= hi, "EncoderConfig: {} {} must be in [{}, {}]", name, v, lo, hi);
+  };
+  in_range("in_features", in_features, 0, kMaxInFeatures);
+  if (in_features == 0) in_range("vocab", vocab, 1, kMaxVocab);
+  in_range("dim", dim, 1, kMaxDim);
+  in_range("depth", depth, 0, kMaxDepth);
+  in_range("heads", heads, 1, dim);
   LF_CHECK(dim % heads == 0, "EncoderConfig: dim {} is not divisible by heads {}", dim, heads);
-  LF_CHECK(max_len > 0, "EncoderConfig: max_len {} must be positive", max_len);
-  LF_CHECK(kind == AttentionKind::standard || k > 0, "EncoderConfig: k {} must be positive", k);
+  in_range("max_len", max_len, 1, kMaxLen);
+  if (kind == AttentionKind::linformer) in_range("k", k, 1, max_len);
   LF_CHECK(dropout >= 0 && dropout < 1, "EncoderConfig: dropout {} must be in [0, 1)", dropout);
+  LF_CHECK(std::isfinite(token_init_std) && token_init_std > 0,
+           "EncoderConfig: token_init_std {} must be finite and > 0", token_init_std);
+  const int64_t params = parameter_count();
+  LF_CHECK(params <= kMaxParameters,
+           "EncoderConfig: the model would have {} parameters ({:.1f} GiB in f32), more than the limit of {} "
+           "(2^32)", params, double(params) * 4 / double(int64_t(1) << 30), kMaxParameters);
 }
 
 }  // namespace lf

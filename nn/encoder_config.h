@@ -11,6 +11,17 @@ enum class AttentionKind { standard, linformer };
 std::string_view attention_kind_name(AttentionKind k);    // "standard", "linformer"
 AttentionKind parse_attention_kind(std::string_view name);  // the reverse; throws lf::Error naming the choices
 
+// The largest sizes validate() accepts. They are far above anything this library trains (the paper's largest
+// models are D 768, depth 12, n 4096) and low enough that a config read from a file cannot make a
+// constructor allocate terabytes or run for hours: a hostile max_len 1e8 or dim 1e12 is refused up front.
+inline constexpr int64_t kMaxVocab = int64_t(1) << 24;
+inline constexpr int64_t kMaxInFeatures = int64_t(1) << 20;
+inline constexpr int64_t kMaxDim = 16384;
+inline constexpr int64_t kMaxDepth = 256;
+inline constexpr int64_t kMaxLen = int64_t(1) << 20;
+// 2^32 parameters are 16 GiB in f32 (48 GiB with AdamW's moments), over ten times RoBERTa-large.
+inline constexpr int64_t kMaxParameters = int64_t(1) << 32;
+
 struct EncoderConfig {
   int64_t vocab = 256;      // token ids in [0, vocab); unused by a feature front
   int64_t in_features = 0;  // > 0: inputs are features [B, n, in_features] projected by "proj" (no "tok")
@@ -32,8 +43,15 @@ struct EncoderConfig {
   // ours and the PyTorch twin both sit on the unigram plateau (~2.99 nats) for over 1500 steps.
   bool sinusoidal_init = true;
 
-  // Throws lf::Error naming the first bad field and its value.
+  // Throws lf::Error naming the first bad field and its value: every size must be in its range above
+  // (vocab, in_features, dim, depth, max_len; heads in [1, dim] dividing dim; linformer's k in [1, max_len]),
+  // dropout in [0, 1), token_init_std finite and > 0, and parameter_count() at most kMaxParameters. It does
+  // arithmetic only, so the constructors call it before allocating anything.
   void validate() const;
+  // The parameters of the model this config builds: the Encoder plus, for a token front, a MaskedLM's head
+  // (with a feature front, a classifier's head comes on top). Computed without overflow for any field values
+  // and capped at INT64_MAX.
+  int64_t parameter_count() const;
 };
 
 }  // namespace lf

@@ -1,17 +1,22 @@
 #include "nn/safetensors.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <memory>
-#include <nlohmann/json.hpp>
+#include <new>
+#include <random>
 #include <set>
+
+#include "nn/safetensors_format.h"
+#include "nn/untrusted_input.h"
 
 namespace lf {
 
@@ -20,22 +25,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 
 namespace {
 
-using Json = nlohmann::ordered_json;  // keeps the header's key order (and so our tensor order on save)
-
-struct FileCloser {
-  void operator()(FILE* f) const {
-    if (f) std::fclose(f);
-  }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
-
-DType dtype_from_name(const std::string& path, const std::string& tensor, const std::string& name) {
-  if (name == "F32") return DType::f32;
-  if (name == "F64") return DType::f64;
-  if (name == "I64") return DType::i64;
-  throw Error(fmt::format("load_safetensors: {}: tensor '{}' has dtype '{}', which is not supported "
-                          "(supported: F32, F64, I64)", path, tensor, name));
-}
+using Json = nlohmann::ordered_json;  // keeps the given key order (and so our tensor order on save)
 
 // A contiguous CPU tensor with the same values (a no-op for the common case).
 Tensor host_contiguous(const Tensor& t) {
@@ -43,9 +33,110 @@ Tensor host_contiguous(const Tensor& t) {
   return h.is_contiguous() ? h : h.contiguous();
 }
 
-void write_all(FILE* f, const void* data, size_t n, const std::string& path) {
-  if (n == 0) return;
-  LF_CHECK(std::fwrite(data, 1, n, f) == n, "save_safetensors: writing {} failed: {}", path, std::strerror(errno));
+size_t nbytes_of(const Tensor& t) { return size_t(t.numel()) * dtype_size(t.dtype()); }
+
+// Different in every process and call: random_device where it works, else the clock, pid and a counter.
+uint64_t random_seed() {
+  static std::atomic<uint64_t> calls{0};
+  uint64_t seed = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                  (uint64_t(::getpid()) << 32) ^ (calls++ * 0x9E3779B97F4A7C15ull);
+  try {
+    std::random_device rd;
+    seed ^= (uint64_t(rd()) << 32) | rd();
+  } catch (const std::exception&) {  // no entropy source: the clock and the counter still differ
+  }
+  return seed;
+}
+
+// The temporary file of one save: created exclusively (O_EXCL) under a fresh random name, so concurrent
+// saves to one path, or a stale temporary left by a killed run, never collide; unlinked unless committed.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& target) {
+    std::mt19937_64 rng(random_seed());
+    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    bool short_name = false;  // when target's name is already near NAME_MAX, "<dir>/.lf-XXXXXX.tmp"
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string suffix;
+      for (int i = 0; i < 6; ++i) suffix += kChars[rng() % (sizeof(kChars) - 1)];
+      const std::filesystem::path dir = std::filesystem::path(target).parent_path();
+      path_ = short_name ? (dir / (".lf-" + suffix + ".tmp")).string() : target + ".tmp." + suffix;
+      // 0666 before the umask, as fopen would: the saved file gets the usual permissions.
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ >= 0) return;
+      if (errno == ENAMETOOLONG && !short_name)
+        short_name = true;
+      else if (errno != EEXIST)
+        break;
+    }
+    const int err = errno;
+    throw Error(fmt::format("save_safetensors: cannot create a temporary file next to {} ({}): {}", target,
+                            path_, std::strerror(err)));
+  }
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  void write(const void* data, size_t n) {
+    const char* p = static_cast<const char*>(data);
+    while (n > 0) {
+      const ssize_t put = ::write(fd_, p, std::min<size_t>(n, size_t(1) << 30));
+      if (put < 0 && errno == EINTR) continue;
+      LF_CHECK(put > 0, "save_safetensors: writing {} failed: {}", path_, std::strerror(errno));
+      p += put, n -= size_t(put);
+    }
+  }
+  // fsync and close: the bytes are on disk before a rename can make them visible under the target's name.
+  void sync_and_close() {
+    LF_CHECK(::fsync(fd_) == 0, "save_safetensors: fsync of {} failed: {}", path_, std::strerror(errno));
+    const int fd = fd_;
+    fd_ = -1;
+    LF_CHECK(::close(fd) == 0, "save_safetensors: closing {} failed: {}", path_, std::strerror(errno));
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Says clearly what is wrong with where `path` would go, before a byte is written.
+void check_target(const std::string& path) {
+  LF_CHECK(!path.empty(), "save_safetensors: the path is empty");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    LF_CHECK(!S_ISDIR(st.st_mode), "save_safetensors: {} is a directory; give a file name", path);
+    // The rename would replace a FIFO or a device with a regular file: as root, "/dev/null" would be gone.
+    LF_CHECK(S_ISREG(st.st_mode), "save_safetensors: {} exists and is not a regular file (a FIFO, device or "
+             "socket); refusing to replace it", path);
+  }
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? "." : parent.string();
+  if (::stat(dir.c_str(), &st) != 0)
+    throw Error(
+        fmt::format("save_safetensors: cannot write {}: directory {}: {}", path, dir, std::strerror(errno)));
+  LF_CHECK(S_ISDIR(st.st_mode), "save_safetensors: cannot write {}: {} is not a directory", path, dir);
+}
+
+// An uninitialised tensor for an entry. Running out of memory (a huge tensor in a big, e.g. sparse, file)
+// is an lf::Error naming the file and the tensor.
+Tensor allocate(const TensorEntry& e, const std::string& source) {
+  auto fail = [&](const char* why) {
+    return Error(fmt::format("load_safetensors: {}: cannot allocate {} bytes for tensor {} {}: {}", source,
+                             e.end - e.begin, quote_untrusted(e.name), shape_str(e.shape), why));
+  };
+  try {
+    return Tensor::empty(e.shape, e.dtype);
+  } catch (const std::bad_alloc&) {
+    throw fail("out of memory");
+  } catch (const Error& err) {
+    throw fail(err.what());
+  }
 }
 
 }  // namespace
@@ -60,31 +151,47 @@ std::string safetensors_dtype_name(DType dtype) {
 }
 
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+                      const std::map<std::string, std::string>& metadata, const SafetensorsOptions& options) {
+  check_target(path);
   // 1. Header: __metadata__ first (as Python's safetensors writes it), then the tensors in the given order,
-  //    each one's bytes right after the previous one's.
-  Json header = Json::object();
-  if (!metadata.empty()) {
-    Json meta = Json::object();
-    for (const auto& [k, v] : metadata) meta[k] = v;
-    header["__metadata__"] = std::move(meta);
-  }
+  //    each one's bytes right after the previous one's. The names obey the loader's rules, so every file
+  //    written here can be read back.
   std::vector<Tensor> host;  // contiguous CPU copies, written in step 3
   host.reserve(tensors.size());
   std::set<std::string> seen;
+  std::vector<std::pair<std::string, uint32_t>> crcs;
+  Json entries = Json::object();
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     LF_CHECK(!name.empty(), "save_safetensors: {}: empty tensor name", path);
     LF_CHECK(name != "__metadata__", "save_safetensors: {}: '__metadata__' is reserved, not a tensor name", path);
+    LF_CHECK(name.size() <= kMaxTensorNameBytes &&
+                 std::none_of(name.begin(), name.end(),
+                              [](char c) { return (unsigned char)c < 0x20 || c == 0x7F; }),
+             "save_safetensors: {}: tensor name {} must be at most {} bytes without control characters", path,
+             quote_untrusted(name), kMaxTensorNameBytes);
     LF_CHECK(seen.insert(name).second, "save_safetensors: {}: duplicate tensor name '{}'", path, name);
     LF_CHECK(t.defined(), "save_safetensors: {}: tensor '{}' is undefined", path, name);
     host.push_back(host_contiguous(t));
-    uint64_t nbytes = uint64_t(t.numel()) * dtype_size(t.dtype());
-    header[name] = {{"dtype", safetensors_dtype_name(t.dtype())},
-                    {"shape", t.shape()},
-                    {"data_offsets", {offset, offset + nbytes}}};
+    const uint64_t nbytes = nbytes_of(host.back());
+    if (options.crc32) crcs.emplace_back(name, nbytes ? crc32_of(host.back().raw_data(), nbytes) : 0);
+    entries[name] = {{"dtype", safetensors_dtype_name(t.dtype())},
+                     {"shape", t.shape()},
+                     {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
+  Json header = Json::object();
+  if (!metadata.empty() || options.crc32) {
+    Json meta = Json::object();
+    for (const auto& [k, v] : metadata) {
+      LF_CHECK(k != kCrcKey, "save_safetensors: {}: metadata key '{}' is reserved for the checksums", path,
+               k);
+      meta[k] = v;
+    }
+    if (options.crc32) meta[kCrcKey] = crc_metadata(crcs);
+    header["__metadata__"] = std::move(meta);
+  }
+  for (auto& [name, entry] : entries.items()) header[name] = std::move(entry);
   std::string text;
   try {
     text = header.dump();  // compact, like Python's: {"a":{"dtype":"F32",...}}
@@ -93,32 +200,27 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
                             path, e.what()));
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so the data starts 8-byte aligned
-  uint64_t n = text.size();
+  LF_CHECK(text.size() <= kMaxHeaderBytes,
+           "save_safetensors: {}: the header is {} bytes, over the {} a reader "
+           "accepts (metadata too large?)",
+           path, text.size(), kMaxHeaderBytes);
 
-  // 2. Write everything to a temporary file next to the target...
-  std::string tmp = path + ".tmp";
-  {
-    File f(std::fopen(tmp.c_str(), "wb"));
-    LF_CHECK(f, "save_safetensors: cannot open {} for writing: {}", tmp, std::strerror(errno));
-    unsigned char len[8];
-    for (int i = 0; i < 8; ++i) len[i] = uint8_t(n >> (8 * i));
-    write_all(f.get(), len, 8, tmp);
-    write_all(f.get(), text.data(), text.size(), tmp);
-    for (const Tensor& t : host) write_all(f.get(), t.raw_data(), size_t(t.numel()) * dtype_size(t.dtype()), tmp);
-    // ...and make sure the bytes are on disk before the rename makes them visible under `path`.
-    LF_CHECK(std::fflush(f.get()) == 0, "save_safetensors: flushing {} failed: {}", tmp, std::strerror(errno));
-    LF_CHECK(::fsync(fileno(f.get())) == 0, "save_safetensors: fsync of {} failed: {}", tmp, std::strerror(errno));
-    FILE* raw = f.release();
-    LF_CHECK(std::fclose(raw) == 0, "save_safetensors: closing {} failed: {}", tmp, std::strerror(errno));
-  }
-  // 3. Atomically replace the old file, then sync the directory so the rename itself survives a crash.
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    std::remove(tmp.c_str());
-    throw Error(fmt::format("save_safetensors: cannot rename {} to {}: {}", tmp, path, std::strerror(err)));
-  }
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  // 2. Write everything to a temporary file next to the target (removed again if anything fails)...
+  TempFile tmp(path);
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(text.size()) >> (8 * i));
+  tmp.write(len, 8);
+  tmp.write(text.data(), text.size());
+  for (const Tensor& t : host)
+    if (nbytes_of(t) > 0) tmp.write(t.raw_data(), nbytes_of(t));
+  tmp.sync_and_close();
+  // 3. ...atomically replace the old file, then sync the directory so the rename itself survives a crash.
+  if (std::rename(tmp.path().c_str(), path.c_str()) != 0)
+    throw Error(
+        fmt::format("save_safetensors: cannot rename {} to {}: {}", tmp.path(), path, std::strerror(errno)));
+  tmp.commit();
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);  // best effort: some file systems refuse to fsync a directory
     ::close(dfd);
@@ -126,112 +228,59 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
 }
 
 NamedTensors load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  File f(std::fopen(path.c_str(), "rb"));
-  LF_CHECK(f, "load_safetensors: cannot open {}: {}", path, std::strerror(errno));
-  std::error_code ec;
-  uint64_t file_size = std::filesystem::file_size(path, ec);
-  LF_CHECK(!ec, "load_safetensors: cannot get the size of {}: {}", path, ec.message());
+  uint64_t file_size = 0;
+  FileDescriptor fd = open_regular_file(path, "load_safetensors", &file_size);
+  auto read_at = [&](void* data, size_t n, uint64_t offset, const std::string& what) {
+    LF_CHECK(n == 0 || read_exactly(fd.get(), data, n, offset),
+             "load_safetensors: reading {} of {} failed: {}", what, path,
+             errno ? std::strerror(errno) : "the file ended early (did it change while reading?)");
+  };
 
   // 1. The header length: 8 bytes, little-endian.
   LF_CHECK(file_size >= 8, "load_safetensors: {} is {} bytes, too short for the 8-byte header length "
            "(not a safetensors file, or truncated)", path, file_size);
   unsigned char len[8];
-  LF_CHECK(std::fread(len, 1, 8, f.get()) == 8, "load_safetensors: reading {} failed", path);
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= uint64_t(len[i]) << (8 * i);
-  LF_CHECK(n <= file_size - 8, "load_safetensors: {}: header length {} is larger than the rest of the file ({} "
-           "bytes); not a safetensors file, or truncated", path, n, file_size - 8);
+  read_at(len, 8, 0, "the header length");
+  const uint64_t n = safetensors_header_length(len, file_size, path);
 
-  // 2. The JSON header.
+  // 2. The JSON header, every field checked before any tensor memory is allocated.
   std::string text(n, '\0');
-  LF_CHECK(std::fread(text.data(), 1, n, f.get()) == n, "load_safetensors: reading the header of {} failed", path);
-  Json header;
-  try {
-    header = Json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("load_safetensors: {}: invalid JSON header: {}", path, e.what()));
-  }
-  LF_CHECK(header.is_object(), "load_safetensors: {}: the header is JSON but not an object", path);
+  read_at(text.data(), n, 8, "the header");
+  SafetensorsLayout layout = parse_safetensors_header(text, file_size - 8 - n, path);
 
-  struct Entry {
-    std::string name;
-    DType dtype;
-    Shape shape;
-    uint64_t begin, end;
-  };
-  std::vector<Entry> entries;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") {
-      LF_CHECK(info.is_object(), "load_safetensors: {}: __metadata__ must be an object of strings", path);
-      for (const auto& [k, v] : info.items()) {
-        LF_CHECK(v.is_string(), "load_safetensors: {}: __metadata__ value of '{}' is not a string", path, k);
-        if (metadata) (*metadata)[k] = v.get<std::string>();
-      }
-      continue;
-    }
-    LF_CHECK(info.is_object() && info.contains("dtype") && info.contains("shape") && info.contains("data_offsets"),
-             "load_safetensors: {}: tensor '{}' needs an object with dtype, shape and data_offsets", path, name);
-    const Json& dt = info["dtype"];
-    LF_CHECK(dt.is_string(), "load_safetensors: {}: tensor '{}': dtype is not a string", path, name);
-    Entry e{name, dtype_from_name(path, name, dt.get<std::string>()), {}, 0, 0};
-    const Json& shape = info["shape"];
-    LF_CHECK(shape.is_array(), "load_safetensors: {}: tensor '{}': shape is not an array", path, name);
-    // numel must fit the file, so any dimension larger than the file size is already an error; checking
-    // that keeps the product from overflowing.
-    uint64_t numel = 1;
-    for (const Json& d : shape) {
-      LF_CHECK(d.is_number_unsigned(), "load_safetensors: {}: tensor '{}': shape {} must hold non-negative integers",
-               path, name, shape.dump());
-      uint64_t v = d.get<uint64_t>();
-      LF_CHECK(v <= file_size, "load_safetensors: {}: tensor '{}': shape {} is larger than the file", path, name,
-               shape.dump());
-      numel = (numel == 0 || v == 0) ? 0 : numel * v;
-      LF_CHECK(numel <= file_size, "load_safetensors: {}: tensor '{}': shape {} is larger than the file", path,
-               name, shape.dump());
-      e.shape.push_back(int64_t(v));
-    }
-    const Json& off = info["data_offsets"];
-    LF_CHECK(off.is_array() && off.size() == 2 && off[0].is_number_unsigned() && off[1].is_number_unsigned(),
-             "load_safetensors: {}: tensor '{}': data_offsets {} must be [begin, end] non-negative integers", path,
-             name, off.dump());
-    e.begin = off[0].get<uint64_t>();
-    e.end = off[1].get<uint64_t>();
-    LF_CHECK(e.begin <= e.end, "load_safetensors: {}: tensor '{}': data_offsets [{}, {}] end before begin", path,
-             name, e.begin, e.end);
-    uint64_t want = numel * dtype_size(e.dtype);
-    LF_CHECK(e.end - e.begin == want, "load_safetensors: {}: tensor '{}': {} {} needs {} bytes but data_offsets "
-             "[{}, {}] hold {}", path, name, dtype_name(e.dtype), shape_str(e.shape), want, e.begin, e.end,
-             e.end - e.begin);
-    entries.push_back(std::move(e));
-  }
-
-  // 3. The layout: tensors back to back from offset 0, exactly filling the data region. stable_sort keeps
-  //    the header order for empty tensors that share an offset.
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
-  uint64_t data_size = file_size - 8 - n, pos = 0;
-  for (const Entry& e : entries) {
-    LF_CHECK(e.begin >= pos, "load_safetensors: {}: tensor '{}' at [{}, {}] overlaps the previous tensor, "
-             "which ends at {}", path, e.name, e.begin, e.end, pos);
-    LF_CHECK(e.begin == pos, "load_safetensors: {}: gap of {} bytes before tensor '{}' at [{}, {}]", path,
-             e.begin - pos, e.name, e.begin, e.end);
-    LF_CHECK(e.end <= data_size, "load_safetensors: {}: tensor '{}' at [{}, {}] runs past the end of the data "
-             "({} bytes); the file is truncated", path, e.name, e.begin, e.end, data_size);
-    pos = e.end;
-  }
-  LF_CHECK(pos == data_size, "load_safetensors: {}: the data region is {} bytes but the tensors end at {}; "
-           "the file has trailing bytes", path, data_size, pos);
-
-  // 4. The data, read straight into each tensor's memory (sequential: the entries are in file order).
+  // 3. The data, read straight into each tensor's memory.
   NamedTensors out;
-  out.reserve(entries.size());
-  for (const Entry& e : entries) {
-    Tensor t = Tensor::empty(e.shape, e.dtype);
-    size_t bytes = size_t(e.end - e.begin);
-    LF_CHECK(bytes == 0 || std::fread(t.raw_data(), 1, bytes, f.get()) == bytes,
-             "load_safetensors: {}: reading tensor '{}' failed (file changed while reading?)", path, e.name);
+  out.reserve(layout.entries.size());
+  for (const TensorEntry& e : layout.entries) {
+    Tensor t = allocate(e, path);
+    const size_t bytes = size_t(e.end - e.begin);
+    read_at(t.raw_data(), bytes, 8 + n + e.begin, fmt::format("tensor {}", quote_untrusted(e.name)));
+    verify_crc(layout, e, t.raw_data(), path);
     out.emplace_back(e.name, std::move(t));
   }
+  if (metadata) *metadata = std::move(layout.metadata);
+  return out;
+}
+
+NamedTensors parse_safetensors(std::string_view bytes, const std::string& source,
+                               std::map<std::string, std::string>* metadata) {
+  LF_CHECK(bytes.size() >= 8,
+           "load_safetensors: {} is {} bytes, too short for the 8-byte header length "
+           "(not a safetensors file, or truncated)",
+           source, bytes.size());
+  const uint64_t n =
+      safetensors_header_length(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), source);
+  SafetensorsLayout layout = parse_safetensors_header(bytes.substr(8, n), bytes.size() - 8 - n, source);
+  NamedTensors out;
+  out.reserve(layout.entries.size());
+  for (const TensorEntry& e : layout.entries) {
+    Tensor t = allocate(e, source);
+    const char* data = bytes.data() + 8 + n + e.begin;
+    if (e.end > e.begin) std::memcpy(t.raw_data(), data, size_t(e.end - e.begin));
+    verify_crc(layout, e, data, source);
+    out.emplace_back(e.name, std::move(t));
+  }
+  if (metadata) *metadata = std::move(layout.metadata);
   return out;
 }
 

@@ -1,11 +1,16 @@
 // Training checkpoints: resuming continues bit-identically; damaged files are refused.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "nn/checkpoint.h"
 #include "nn/data_text.h"
 #include "nn/models.h"
+#include "nn/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;
@@ -126,4 +131,69 @@ TEST_CASE("restoring into a model of another shape names the mismatched keys") {
   AdamW opt2(small.named_parameters(), 1e-2);
   CHECK_ERROR(restore_checkpoint(load_checkpoint(path), small, opt2), "tok.weight", "[258,16]", "[258,8]");
   fs::remove(path);
+}
+
+TEST_CASE("hostile checkpoint metadata: every lf.* value is parsed strictly and range-checked") {
+  manual_seed(1);
+  MaskedLM model(tiny_config());
+  AdamW opt(model.named_parameters(), 1e-2);
+  std::string path = temp_path("meta.safetensors");
+  save_checkpoint(path, model, opt, {});
+  std::map<std::string, std::string> good;
+  NamedTensors tensors = load_safetensors(path, &good);
+  // Rewrites the checkpoint with one metadata value changed (or removed, for "").
+  auto with = [&](const std::string& key, const std::optional<std::string>& value) {
+    std::map<std::string, std::string> meta = good;
+    if (value) meta[key] = *value;
+    else meta.erase(key);
+    save_safetensors(path, tensors, meta);
+    return path;
+  };
+  for (const char* bad : {"-1", "9223372036854775807", "1000000000001", "-9223372036854775808"}) {
+    CHECK_ERROR(load_checkpoint(with("lf.step", bad)), "meta.safetensors", "'lf.step'", bad, "out of range");
+    CHECK_ERROR(load_checkpoint(with("lf.optim_steps", bad)), "'lf.optim_steps'", bad, "out of range");
+  }
+  for (const char* bad : {"", " 5", "+5", "5 ", "5x", "0x10", "1e3", "3.0", "99999999999999999999", "\x1b[2J"}) {
+    INFO(bad);
+    CHECK_ERROR(load_checkpoint(with("lf.step", bad)), "meta.safetensors", "'lf.step'", "not a 64-bit integer");
+    CHECK_ERROR(load_checkpoint(with("lf.seed", bad)), "'lf.seed'", "not a 64-bit integer");
+    CHECK_ERROR(load_checkpoint(with("lf.offset", bad)), "'lf.offset'", "not a 64-bit integer");
+  }
+  try {  // the escape sequence is shown escaped
+    load_checkpoint(with("lf.step", "\x1b[2J"));
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+  }
+  // More optimizer steps than training steps: the schedule would silently jump ahead on resume.
+  with("lf.step", "10");
+  good["lf.step"] = "10";
+  CHECK_ERROR(load_checkpoint(with("lf.optim_steps", "11")), "'lf.optim_steps' = 11", "'lf.step' = 10");
+  CHECK(load_checkpoint(with("lf.optim_steps", "10")).optim_steps == 10);
+  CHECK(load_checkpoint(with("lf.step", "1000000000000")).ck.step == 1'000'000'000'000);
+  // Any 64-bit seed and offset (u64 stored as i64 bit patterns).
+  CHECK(load_checkpoint(with("lf.seed", "-9223372036854775808")).ck.generator.seed == uint64_t(1) << 63);
+  CHECK_ERROR(load_checkpoint(with("lf.offset", std::nullopt)), "no 'lf.offset'");
+  CHECK_ERROR(load_checkpoint(with("lf.step", std::nullopt)), "no 'lf.step'");
+
+  // The writer refuses what the reader would.
+  auto at_step = [](int64_t step, std::map<std::string, std::string> meta = {}) {
+    Checkpoint c;
+    c.step = step, c.meta = std::move(meta);
+    return c;
+  };
+  CHECK_ERROR(save_checkpoint(path, model, opt, at_step(-1)), "step -1", "out of range");
+  CHECK_ERROR(save_checkpoint(path, model, opt, at_step(kMaxCheckpointSteps + 1)), "out of range");
+  CHECK_ERROR(save_checkpoint(path, model, opt, at_step(0, {{"lf.step", "5"}})), "'lf.step'", "reserved");
+  opt.set_step_count(3);
+  CHECK_ERROR(save_checkpoint(path, model, opt, at_step(2)), "optimizer has made 3 steps", "step 2");
+  fs::remove(path);
+}
+
+TEST_CASE("a checkpoint path that is a FIFO or a directory is refused, not waited on") {
+  const std::string fifo = temp_path("fifo.safetensors");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_ERROR(load_checkpoint(fifo), fifo.c_str(), "FIFO");
+  fs::remove(fifo);
+  const std::string dir = fs::temp_directory_path().string();
+  CHECK_ERROR(load_checkpoint(dir), "a directory");
 }

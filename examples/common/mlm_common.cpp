@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 
 #include "nn/data_text.h"
 #include "nn/safetensors.h"
+#include "nn/untrusted_input.h"
 #include "ops/ops.h"
 
 namespace lf {
@@ -26,72 +30,222 @@ std::map<std::string, std::string> mlm_meta(const EncoderConfig& c, const Tokeni
   return meta;
 }
 
-static nlohmann::json config_json(const std::map<std::string, std::string>& meta, const std::string& path) {
+namespace {
+
+using OJson = nlohmann::ordered_json;
+
+// The keys a config may have (docs/checkpoints.md). Anything else is refused rather than ignored: a key
+// this program does not know changes a model it would then build wrongly, and a misspelt optional key
+// ("tie_embedding") would silently take its default.
+const char* const kConfigKeys[] = {"vocab",           "dim",      "depth",          "heads",
+                                   "max_len",         "k",        "attention",      "sharing",
+                                   "proj_init",       "dropout",  "tie_embeddings", "token_init_std",
+                                   "sinusoidal_init", "tokenizer"};
+
+OJson config_json(const std::map<std::string, std::string>& meta, const std::string& path) {
   auto it = meta.find("config");
   LF_CHECK(it != meta.end(), "{}: no 'config' in the file's metadata (was it written by train_mlm?)", path);
-  try {
-    nlohmann::json j = nlohmann::json::parse(it->second);
-    LF_CHECK(j.is_object(), "{}: the 'config' metadata is not a JSON object", path);
-    return j;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: the 'config' metadata is not JSON: {}", path, e.what()));
+  OJson j = parse_untrusted_json(it->second, fmt::format("{}: the 'config' metadata", path));
+  LF_CHECK(j.is_object(), "{}: the 'config' metadata is not a JSON object: {}", path, json_excerpt(j));
+  for (auto item = j.begin(); item != j.end(); ++item) {
+    const std::string& key = item.key();
+    LF_CHECK(std::find_if(std::begin(kConfigKeys), std::end(kConfigKeys),
+                          [&](const char* k) { return key == k; }) != std::end(kConfigKeys),
+             "{}: the checkpoint's config is malformed: unknown key {} (known: {})", path,
+             quote_untrusted(key), fmt::join(kConfigKeys, ", "));
   }
+  return j;
 }
 
+// Typed access to the config's keys; every error names the file, the key and (an excerpt of) the value.
+class ConfigReader {
+ public:
+  ConfigReader(const OJson& j, const std::string& path) : j_(j), path_(path) {}
+
+  int64_t integer(const char* key) const {
+    const OJson& v = required(key);
+    std::optional<int64_t> i = json_int64(v);
+    LF_CHECK(i, "{} must be an integer that fits int64, not {}", where(key), json_excerpt(v));
+    return *i;
+  }
+  double number(const char* key, double fallback) const {
+    if (!j_.contains(key)) return fallback;
+    const OJson& v = j_.at(key);
+    LF_CHECK(v.is_number(), "{} must be a number, not {}", where(key), json_excerpt(v));
+    return v.get<double>();
+  }
+  bool boolean(const char* key, bool fallback) const {
+    if (!j_.contains(key)) return fallback;
+    const OJson& v = j_.at(key);
+    LF_CHECK(v.is_boolean(), "{} must be true or false, not {}", where(key), json_excerpt(v));
+    return v.get<bool>();
+  }
+  // A short name (the parse_* functions that take it quote it in their own errors, so it must be printable).
+  std::string name(const char* key, const char* fallback) const {
+    if (!fallback) required(key);
+    if (!j_.contains(key)) return fallback;
+    const OJson& v = j_.at(key);
+    LF_CHECK(v.is_string(), "{} must be a string, not {}", where(key), json_excerpt(v));
+    const std::string& s = v.get_ref<const std::string&>();
+    LF_CHECK(s.size() <= 32 &&
+                 std::all_of(s.begin(), s.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7F; }),
+             "{} = {} is not one of the known names", where(key), quote_untrusted(s));
+    return s;
+  }
+  // parse(name) with its lf::Error prefixed by the file and key.
+  template <typename F>
+  auto choice(const char* key, const char* fallback, F parse) const {
+    const std::string s = name(key, fallback);
+    try {
+      return parse(s);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", where(key), e.what()));
+    }
+  }
+
+ private:
+  std::string where(const char* key) const {
+    return fmt::format("{}: the checkpoint's config is malformed: '{}'", path_, key);
+  }
+  const OJson& required(const char* key) const {
+    LF_CHECK(j_.contains(key), "{}: the checkpoint's config is malformed: the required key '{}' is missing",
+             path_, key);
+    return j_.at(key);
+  }
+  const OJson& j_;
+  const std::string& path_;
+};
+
+}  // namespace
+
 EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, const std::string& path) {
-  nlohmann::json j = config_json(meta, path);
+  const OJson j = config_json(meta, path);
+  const ConfigReader r(j, path);
+  EncoderConfig c;
+  c.vocab = r.integer("vocab");
+  c.dim = r.integer("dim");
+  c.depth = r.integer("depth");
+  c.heads = r.integer("heads");
+  c.max_len = r.integer("max_len");
+  c.k = r.integer("k");
+  c.kind = r.choice("attention", nullptr, [](const std::string& s) { return parse_attention_kind(s); });
+  c.sharing = r.choice("sharing", "headwise", [](const std::string& s) { return parse_sharing(s); });
+  c.proj_init =
+      r.choice("proj_init", "uniform", [](const std::string& s) { return parse_projection_init(s); });
+  c.dropout = r.number("dropout", 0.0);
+  c.tie_embeddings = r.boolean("tie_embeddings", false);
+  c.token_init_std = r.number("token_init_std", 1.0);
+  c.sinusoidal_init = r.boolean("sinusoidal_init", false);
+  r.choice("tokenizer", "bytes",
+           [](const std::string& s) { return parse_tokenizer_kind(s); });  // checked here too
   try {
-    EncoderConfig c;
-    c.vocab = j.at("vocab");
-    c.dim = j.at("dim");
-    c.depth = j.at("depth");
-    c.heads = j.at("heads");
-    c.max_len = j.at("max_len");
-    c.k = j.at("k");
-    c.kind = parse_attention_kind(j.at("attention").get<std::string>());
-    c.sharing = parse_sharing(j.value("sharing", std::string("headwise")));
-    c.proj_init = parse_projection_init(j.value("proj_init", std::string("uniform")));
-    c.dropout = j.value("dropout", 0.0);
-    c.tie_embeddings = j.value("tie_embeddings", false);
-    c.token_init_std = j.value("token_init_std", 1.0);
-    c.sinusoidal_init = j.value("sinusoidal_init", false);
-    c.validate();
-    return c;
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: the checkpoint's config is malformed: {}", path, e.what()));
+    c.validate();  // ranges and the parameter count, before anything is allocated
   } catch (const Error& e) {
     throw Error(fmt::format("{}: the checkpoint's config: {}", path, e.what()));
   }
+  return c;
 }
 
 Tokenizer tokenizer_from_meta(const std::map<std::string, std::string>& meta, const std::string& path) {
-  nlohmann::json j = config_json(meta, path);
-  try {
-    TokenizerKind kind = parse_tokenizer_kind(j.value("tokenizer", std::string("bytes")));
-    if (kind == TokenizerKind::bytes) return Tokenizer::bytes();
-    auto it = meta.find("tokenizer.model");
-    LF_CHECK(it != meta.end(), "the config says 'subword' but there is no 'tokenizer.model' metadata");
-    return Tokenizer::from_serialized(kind, base64_decode(it->second));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: the config's tokenizer is malformed: {}", path, e.what()));
-  } catch (const Error& e) {
-    throw Error(fmt::format("{}: {}", path, e.what()));
+  const OJson j = config_json(meta, path);
+  const TokenizerKind kind = ConfigReader(j, path).choice(
+      "tokenizer", "bytes", [](const std::string& s) { return parse_tokenizer_kind(s); });
+  auto it = meta.find("tokenizer.model");
+  if (kind == TokenizerKind::bytes) {
+    LF_CHECK(it == meta.end(),
+             "{}: the config says tokenizer 'bytes' but the file has a 'tokenizer.model' (a "
+             "subword model); the metadata contradicts itself",
+             path);
+    return Tokenizer::bytes();
   }
+  LF_CHECK(it != meta.end(), "{}: the config says 'subword' but there is no 'tokenizer.model' metadata",
+           path);
+  try {
+    return Tokenizer::from_serialized(kind, base64_decode(it->second));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: 'tokenizer.model': {}", path, escape_untrusted(e.what())));
+  }
+}
+
+std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig& c) {
+  const int64_t D = c.dim, n = c.max_len, k = c.k, V = c.vocab;
+  const bool lin = c.kind == AttentionKind::linformer;
+  std::vector<std::pair<std::string, Shape>> w = {{"pos", {n, D}}};
+  if (lin && c.sharing == Sharing::layerwise) w.push_back({"E", {n, k}});
+  w.push_back({"tok.weight", {V, D}});
+  for (int64_t i = 0; i < c.depth; ++i) {
+    const std::string b = fmt::format("blocks.{}.", i);
+    for (const char* ln : {"ln1", "ln2"}) {
+      w.push_back({b + ln + ".weight", {D}});
+      w.push_back({b + ln + ".bias", {D}});
+    }
+    if (lin && c.sharing == Sharing::none)
+      w.push_back({b + "att.E", {c.heads, n, k}}), w.push_back({b + "att.F", {c.heads, n, k}});
+    if (lin && c.sharing == Sharing::headwise)
+      w.push_back({b + "att.E", {n, k}}), w.push_back({b + "att.F", {n, k}});
+    if (lin && c.sharing == Sharing::kv) w.push_back({b + "att.E", {n, k}});
+    w.push_back({b + "att.qkv.weight", {3 * D, D}});
+    w.push_back({b + "att.qkv.bias", {3 * D}});
+    w.push_back({b + "att.out.weight", {D, D}});
+    w.push_back({b + "att.out.bias", {D}});
+    w.push_back({b + "ff.0.weight", {4 * D, D}});
+    w.push_back({b + "ff.0.bias", {4 * D}});
+    w.push_back({b + "ff.2.weight", {D, 4 * D}});
+    w.push_back({b + "ff.2.bias", {D}});
+  }
+  w.push_back({"ln.weight", {D}});
+  w.push_back({"ln.bias", {D}});
+  if (!c.tie_embeddings) w.push_back({"head.weight", {V, D}});
+  w.push_back({"head.bias", {V}});
+  return w;
+}
+
+void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Tensor>& weights,
+                       const std::string& path) {
+  std::vector<std::string> problems;
+  std::set<std::string> expected;
+  for (const auto& [name, shape] : mlm_weight_shapes(cfg)) {
+    expected.insert(name);
+    auto it = weights.find(name);
+    if (it == weights.end())
+      problems.push_back(fmt::format("'{}' is missing", name));
+    else if (it->second.shape() != shape)
+      problems.push_back(fmt::format("'{}' is {}, the config needs {}", name, shape_str(it->second.shape()),
+                                     shape_str(shape)));
+    else if (!is_floating(it->second.dtype()))
+      problems.push_back(
+          fmt::format("'{}' is {}, not a floating dtype", name, dtype_name(it->second.dtype())));
+  }
+  for (const auto& [name, t] : weights)
+    if (!expected.count(name))
+      problems.push_back(fmt::format("{} is not a weight of this model", quote_untrusted(name)));
+  if (problems.empty()) return;
+  const size_t shown = std::min<size_t>(problems.size(), 8);
+  throw Error(fmt::format("{}: the weights do not match the config ({} problem(s)): {}{}", path,
+                          problems.size(), fmt::join(problems.begin(), problems.begin() + long(shown), "; "),
+                          shown < problems.size() ? "; ..." : ""));
+}
+
+MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
+                      const std::string& path) {
+  MlmFile f{config_from_meta(meta, path), tokenizer_from_meta(meta, path), {}};
+  LF_CHECK(f.tok.vocab_size() == f.cfg.vocab, "{}: the tokenizer has {} ids but the model's vocab is {}", path,
+           f.tok.vocab_size(), f.cfg.vocab);
+  // A training checkpoint names its weights "model.<name>"; a model file uses the names themselves.
+  const bool checkpoint =
+      std::any_of(tensors.begin(), tensors.end(), [](auto& e) { return e.first.rfind("model.", 0) == 0; });
+  for (auto& [name, t] : tensors) {
+    if (!checkpoint) f.weights[name] = t;
+    else if (name.rfind("model.", 0) == 0) f.weights[name.substr(6)] = t;
+  }
+  check_mlm_weights(f.cfg, f.weights, path);
+  return f;
 }
 
 MlmFile load_mlm_file(const std::string& path) {
   std::map<std::string, std::string> meta;
   NamedTensors all = load_safetensors(path, &meta);
-  MlmFile f{config_from_meta(meta, path), tokenizer_from_meta(meta, path), {}};
-  LF_CHECK(f.tok.vocab_size() == f.cfg.vocab, "{}: the tokenizer has {} ids but the model's vocab is {}", path,
-           f.tok.vocab_size(), f.cfg.vocab);
-  // A training checkpoint names its weights "model.<name>"; a model file uses the names themselves.
-  const bool checkpoint = std::any_of(all.begin(), all.end(), [](auto& e) { return e.first.rfind("model.", 0) == 0; });
-  for (auto& [name, t] : all) {
-    if (!checkpoint) f.weights[name] = t;
-    else if (name.rfind("model.", 0) == 0) f.weights[name.substr(6)] = t;
-  }
-  return f;
+  return mlm_file_from(all, meta, path);
 }
 
 namespace {

@@ -15,8 +15,13 @@ namespace lf {
 // key): "config" is a JSON object with the config's fields and "tokenizer" (bytes | subword);
 // "tokenizer.model" holds a subword tokenizer's SentencePiece model in base64.
 std::map<std::string, std::string> mlm_meta(const EncoderConfig& cfg, const Tokenizer& tok);
+// The metadata comes from a file nobody vouches for: config_from_meta checks every key's type (an integer
+// where one is needed, not 128.0 or "128"), refuses unknown keys and names, and calls cfg.validate() (ranges
+// and the parameter count), so the config is safe to build a model from; errors name the file, the key and
+// the value (truncated).
 EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, const std::string& path);
-// A file without "tokenizer" in its config predates subwords: bytes.
+// A file without "tokenizer" in its config predates subwords: bytes. A 'bytes' config with a
+// "tokenizer.model" is refused as contradictory.
 Tokenizer tokenizer_from_meta(const std::map<std::string, std::string>& meta, const std::string& path);
 
 // A trained masked LM read from `path`: a train_mlm checkpoint (weights under "model.", plus optimizer
@@ -27,7 +32,20 @@ struct MlmFile {
   Tokenizer tok;
   std::map<std::string, Tensor> weights;
 };
+// The weights are checked against the config (names, shapes, a floating dtype) before this returns, so
+// MaskedLM(file.cfg).load_state_dict(file.weights) cannot fail or allocate more than the file held.
 MlmFile load_mlm_file(const std::string& path);
+// The same from tensors and metadata already read (e.g. by parse_safetensors).
+MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
+                      const std::string& path);
+
+// The names and shapes of a MaskedLM's state_dict for `cfg` (docs/checkpoints.md's table), computed without
+// building the model; and a check of `weights` against them: one lf::Error naming the file and listing
+// missing, unexpected and mis-shaped names. train_mlm --resume can call it before building a model from a
+// checkpoint's config.
+std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig& cfg);
+void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Tensor>& weights,
+                       const std::string& path);
 
 // A sentence with blanks, filled in. Blanks: for subword models a run of '_' or "[MASK]" is one masked
 // token (a blank after a space predicts a whole word: pieces that begin with a space); for byte models
