@@ -27,6 +27,18 @@ bool is_out_of_memory(const std::string& message) { return message.find("out of 
 
 }  // namespace
 
+bool handling_out_of_memory() {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return true;
+  } catch (const Error& e) {
+    return is_out_of_memory(e.what());
+  } catch (...) {
+    return false;
+  }
+}
+
 int run_guarded(const char* name, const std::function<int()>& body, const std::string& oom_hint) {
   try {
     return body();

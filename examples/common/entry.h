@@ -44,6 +44,10 @@ int run_guarded(const char* name, const std::function<int()>& body,
 int run_program(const char* name, CLI::App& app, int argc, char** argv, const std::function<int()>& body,
                 const std::string& oom_hint = "use smaller sizes (--batch, --seq-len, --dim)");
 
+// Inside a catch block: whether the exception being handled is an allocation failure (std::bad_alloc, or an
+// allocator's lf::Error "... out of memory ..."), which a benchmark reports for one size and goes on.
+bool handling_out_of_memory();
+
 // The line run_guarded prints, "name: error: message", without a repeated "name: " at the message's start
 // (many library messages begin with the program's or the op's name already). Exposed for tests.
 std::string error_line(const std::string& name, const std::string& message);
