@@ -86,7 +86,8 @@ Contender prepare(const Options& o, AttentionKind kind, int64_t n, int64_t k, De
     c.model->eval();
     c.x = randint(0, cfg.vocab, {c.batch, n}).to(dev);
     NoGradGuard no_grad;
-    sum(c.model->encode(c.x)).item();  // warm-up: the caching allocator now holds every block the forward needs
+    // Warm-up: the caching allocator now holds every block the forward needs.
+    sum(c.model->encode(c.x)).item();
   } catch (...) {
     if (!handling_out_of_memory()) throw;
     out_of_memory(c, dev);
@@ -132,7 +133,8 @@ std::vector<std::optional<Measure>> measure(const Options& o, std::vector<Conten
 }
 
 // A table cell: the value, or why there is none.
-std::string cell(const std::optional<Measure>& m, double Measure::*field, const char* f, const std::string& why) {
+std::string cell(const std::optional<Measure>& m, double Measure::*field, const char* f,
+                 const std::string& why) {
   return m ? fmt::format(fmt::runtime(f), (*m).*field) : why;
 }
 // A CSV cell: the number, or why there is none ("out of memory", "no fit").
@@ -152,17 +154,17 @@ int run(Options& o) {
   o.ns.erase(std::unique(o.ns.begin(), o.ns.end()), o.ns.end());
   LF_USAGE_CHECK(std::any_of(o.ks.begin(), o.ks.end(), [&](int64_t k) { return k <= o.ns.back(); }),
                  "--ks: every k exceeds the largest n {}: no Linformer would run", o.ns.back());
-  const Device dev = o.device == "cpu" ? Device::cpu()
+  const Device dev = o.device == "cpu"    ? Device::cpu()
                      : o.device == "cuda" ? Device::cuda(0)
                                           : Device::cuda(std::stoi(o.device.substr(5)));
   prepare_out_dir("--out", o.out);
   CsvWriter csv(o.out + "/scaling.csv", {"n", "k", "batch", "linformer_ms_per_seq", "standard_ms_per_seq",
-                                         "time_saved", "paper_time_saved", "linformer_act_mb", "standard_act_mb",
-                                         "memory_saved", "paper_memory_saved"});
+                                         "time_saved", "paper_time_saved", "linformer_act_mb",
+                                         "standard_act_mb", "memory_saved", "paper_memory_saved"});
   fmt::print("model: dim {}, heads {}, depth {}, {} tokens per forward, device {}\n", o.dim, o.heads, o.depth,
              o.tokens, dev);
-  fmt::print("{:>6} {:>4} | {:>13} {:>13} | {:>10} {:>6} | {:>13} {:>13} | {:>10} {:>6}\n", "n", "k", "lin ms/seq",
-             "std ms/seq", "time saved", "paper", "lin MB", "std MB", "mem saved", "paper");
+  fmt::print("{:>6} {:>4} | {:>13} {:>13} | {:>10} {:>6} | {:>13} {:>13} | {:>10} {:>6}\n", "n", "k",
+             "lin ms/seq", "std ms/seq", "time saved", "paper", "lin MB", "std MB", "mem saved", "paper");
   std::vector<PlotSeries> series;
   PlotSeries standard{"standard", {}, {}};
   std::map<int64_t, PlotSeries> lin;
@@ -186,7 +188,8 @@ int run(Options& o) {
     standard.x.push_back(double(n)), standard.y.push_back(s ? s->ms_per_seq : NAN);
     const int64_t batch = std::max<int64_t>(1, o.tokens / n);
     if (ks.empty())  // no k <= n: the standard model's row alone
-      fmt::print("{:>6} {:>4} | {:>13} {:>13} |\n", n, "-", "-", cell(s, &Measure::ms_per_seq, "{:.3f}", why[0]));
+      fmt::print("{:>6} {:>4} | {:>13} {:>13} |\n", n, "-", "-",
+                 cell(s, &Measure::ms_per_seq, "{:.3f}", why[0]));
     for (size_t i = 0; i < ks.size(); ++i) {
       const int64_t k = ks[i];
       const std::optional<Measure>& l = m[i + 1];
@@ -196,29 +199,36 @@ int run(Options& o) {
       const double ts = ratio(s, l, &Measure::ms_per_seq), ms = ratio(s, l, &Measure::act_mb);
       auto x = [](double v) { return std::isnan(v) ? std::string("-") : fmt::format("{:.2f}x", v); };
       fmt::print("{:>6} {:>4} | {:>13} {:>13} | {:>10} {:>6} | {:>13} {:>13} | {:>10} {:>6}\n", n, k,
-                 cell(l, &Measure::ms_per_seq, "{:.3f}", why[i + 1]), cell(s, &Measure::ms_per_seq, "{:.3f}", why[0]),
-                 x(ts), p ? fmt::format("{}x", p->time_saved) : "-", cell(l, &Measure::act_mb, "{:.1f}", why[i + 1]),
-                 cell(s, &Measure::act_mb, "{:.1f}", why[0]), x(ms), p ? fmt::format("{}x", p->memory_saved) : "-");
-      csv.row({n, k, batch, csv_cell(l, &Measure::ms_per_seq, why[i + 1]), csv_cell(s, &Measure::ms_per_seq, why[0]),
-               ts, p ? p->time_saved : NAN, csv_cell(l, &Measure::act_mb, why[i + 1]),
-               csv_cell(s, &Measure::act_mb, why[0]), ms, p ? p->memory_saved : NAN});
+                 cell(l, &Measure::ms_per_seq, "{:.3f}", why[i + 1]),
+                 cell(s, &Measure::ms_per_seq, "{:.3f}", why[0]), x(ts),
+                 p ? fmt::format("{}x", p->time_saved) : "-", cell(l, &Measure::act_mb, "{:.1f}", why[i + 1]),
+                 cell(s, &Measure::act_mb, "{:.1f}", why[0]), x(ms),
+                 p ? fmt::format("{}x", p->memory_saved) : "-");
+      csv.row({n, k, batch, csv_cell(l, &Measure::ms_per_seq, why[i + 1]),
+               csv_cell(s, &Measure::ms_per_seq, why[0]), ts, p ? p->time_saved : NAN,
+               csv_cell(l, &Measure::act_mb, why[i + 1]), csv_cell(s, &Measure::act_mb, why[0]), ms,
+               p ? p->memory_saved : NAN});
       if (!l) continue;
       const double per_token = l->ms_per_seq / double(n);
-      if (!first_per_token.count(k)) first_per_token[k] = per_token, first_n[k] = n;
+      if (!first_per_token.count(k))
+        first_per_token[k] = per_token, first_n[k] = n;
       else if (n == o.ns.back())
-        fmt::print("       linformer k={}: time per token at n={} is {:.2f}x that at n={} (linear: 1.0)\n", k, n,
-                   per_token / first_per_token[k], first_n[k]);
+        fmt::print("       linformer k={}: time per token at n={} is {:.2f}x that at n={} (linear: 1.0)\n", k,
+                   n, per_token / first_per_token[k], first_n[k]);
     }
   }
   series.push_back(standard);
   for (auto& [k, s] : lin) series.push_back(s);
   write_line_plot(o.out + "/scaling.png", series,
-                  {.title = "forward time per sequence", .x_label = "sequence length n",
-                   .y_label = "ms per sequence", .log_x = true, .log_y = true, .markers = true});
+                  {.title = "forward time per sequence",
+                   .x_label = "sequence length n",
+                   .y_label = "ms per sequence",
+                   .log_x = true,
+                   .log_y = true,
+                   .markers = true});
   fmt::print("wrote {0}/scaling.csv and {0}/scaling.png\n", o.out);
   return 0;
 }
-
 
 int main(int argc, char** argv) {
   Options o;
@@ -228,13 +238,17 @@ int main(int argc, char** argv) {
   app.add_option("--ks", o.ks, "Linformer k values (each n is run with the k <= n)")
       ->capture_default_str()
       ->check(int_range(1, kMax));
-  app.add_option("--dim", o.dim, "model width (divisible by --heads)")->capture_default_str()->check(int_range(1, kMax));
+  app.add_option("--dim", o.dim, "model width (divisible by --heads)")
+      ->capture_default_str()
+      ->check(int_range(1, kMax));
   app.add_option("--heads", o.heads, "heads")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--depth", o.depth, "blocks")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--tokens", o.tokens, "tokens per forward (batch = tokens / n, at least 1)")
       ->capture_default_str()
       ->check(int_range(1, kMax));
-  app.add_option("--reps", o.reps, "timed repetitions at least (median)")->capture_default_str()->check(int_range(1, 100));
+  app.add_option("--reps", o.reps, "timed repetitions at least (median)")
+      ->capture_default_str()
+      ->check(int_range(1, 100));
   app.add_option("--min-seconds", o.min_seconds, "repeat short forwards until this much time has passed")
       ->capture_default_str()
       ->check(non_negative_finite());
@@ -245,6 +259,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", o.out, "directory for scaling.csv and scaling.png")
       ->capture_default_str()
       ->check(output_dir());
-  return run_program("bench_scaling", app, argc, argv, [&] { return run(o); },
-                     "use fewer --tokens per forward, smaller --ns, or a lower --max-gb");
+  return run_program(
+      "bench_scaling", app, argc, argv, [&] { return run(o); },
+      "use fewer --tokens per forward, smaller --ns, or a lower --max-gb");
 }

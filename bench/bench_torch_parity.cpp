@@ -258,7 +258,9 @@ int main(int argc, char** argv) {
   app.add_option("--k", o.k, "Linformer's projected length (at most --n)")
       ->capture_default_str()
       ->check(int_range(1, kMax));
-  app.add_option("--dim", o.dim, "model width (divisible by --heads)")->capture_default_str()->check(int_range(1, kMax));
+  app.add_option("--dim", o.dim, "model width (divisible by --heads)")
+      ->capture_default_str()
+      ->check(int_range(1, kMax));
   app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--heads", o.heads, "attention heads")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--n", o.n, "sequence length")->capture_default_str()->check(int_range(1, kMax));
@@ -268,14 +270,19 @@ int main(int argc, char** argv) {
       ->check(one_of({"pooling", "uniform", "xavier", "gaussian"}));
   app.add_flag("--tie-embeddings", o.tie, "the output layer reuses tok.weight");
   app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str()->check(positive_finite());
-  app.add_option("--warmup", o.warmup, "linear warmup steps (more than --steps: all of them; then cosine decay to 5% of --lr)")
+  app.add_option("--warmup", o.warmup,
+                 "linear warmup steps (more than --steps: all of them; then cosine decay to 5% of --lr)")
       ->capture_default_str()
       ->check(int_range(0, 1'000'000));
   app.add_option("--weight-decay", o.weight_decay, "AdamW's decoupled weight decay")
       ->capture_default_str()
       ->check(non_negative_finite());
-  app.add_option("--clip", o.clip, "gradient norm clip (0: none)")->capture_default_str()->check(non_negative_finite());
-  app.add_option("--seed", o.seed, "seed for the initial weights and the batches")->capture_default_str();
+  app.add_option("--clip", o.clip, "gradient norm clip (0: none)")
+      ->capture_default_str()
+      ->check(non_negative_finite());
+  app.add_option("--seed", o.seed, "seed for the initial weights and the batches")
+      ->capture_default_str()
+      ->check(seed_value());
   app.add_option("--corpus", o.corpus, "text file, or a directory of fortune files")
       ->capture_default_str()
       ->check(readable_path());
@@ -290,7 +297,9 @@ int main(int argc, char** argv) {
       ->check(int_range(1, 1024));
   app.add_flag("!--no-floor", o.floor, "skip the second twin run in f64 (the f32 drift column)");
   app.add_option("--keep", o.keep, "write the files into this directory and keep them")->check(output_dir());
-  // Exit 0: the losses agree (or PyTorch is missing: skipped); 1: they do not, or an error; 2: the command line.
-  return run_program("bench_torch_parity", app, argc, argv, [&] { return run(o); },
-                     "use smaller sizes (--batch, --n, --dim) or fewer --steps");
+  // Exit 0: the losses agree (or PyTorch is missing: skipped); 1: they do not, or an error; 2: the command
+  // line.
+  return run_program(
+      "bench_torch_parity", app, argc, argv, [&] { return run(o); },
+      "use smaller sizes (--batch, --n, --dim) or fewer --steps");
 }

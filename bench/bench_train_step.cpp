@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
   constexpr int64_t kMax = int64_t(1) << 24;
   CLI::App app{"Time an MLM training step; optionally compare with PyTorch and profile per op."};
   app.add_option("--n", cfg.max_len, "sequence length")->capture_default_str()->check(lf::int_range(1, kMax));
-  app.add_option("--k", cfg.k, "Linformer k (at most --n)")->capture_default_str()->check(lf::int_range(1, kMax));
+  app.add_option("--k", cfg.k, "Linformer k (at most --n)")
+      ->capture_default_str()
+      ->check(lf::int_range(1, kMax));
   app.add_option("--dim", cfg.dim, "model width (divisible by --heads)")
       ->capture_default_str()
       ->check(lf::int_range(1, kMax));
@@ -38,7 +40,9 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "timed steps (the median is reported)")
       ->capture_default_str()
       ->check(lf::int_range(1, 1'000'000));
-  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str()->check(lf::int_range(0, 1'000'000));
+  app.add_option("--warmup", warmup, "untimed steps first")
+      ->capture_default_str()
+      ->check(lf::int_range(0, 1'000'000));
   app.add_option("--attention", attention, "linformer | standard")
       ->capture_default_str()
       ->check(lf::one_of({"linformer", "standard"}));
@@ -53,12 +57,14 @@ int main(int argc, char** argv) {
   app.add_flag("--profile", profile, "print a per-op profile of one step");
   return run_program("bench_train_step", app, argc, argv, [&] {
     LF_USAGE_CHECK(cfg.dim % cfg.heads == 0, "--dim {} is not divisible by --heads {}", cfg.dim, cfg.heads);
-    LF_USAGE_CHECK(attention == "standard" || cfg.k <= cfg.max_len, "--k {} exceeds --n {}", cfg.k, cfg.max_len);
+    LF_USAGE_CHECK(attention == "standard" || cfg.k <= cfg.max_len, "--k {} exceeds --n {}", cfg.k,
+                   cfg.max_len);
     LF_USAGE_CHECK(!torch || device == "cpu" || device == "cuda",
                    "--device {} with --torch: the twin takes cpu or cuda", device);
     cfg.kind = parse_attention_kind(attention);
-    Device dev = device == "cpu" ? Device::cpu() : device == "cuda" ? Device::cuda(0)
-                                                                     : Device::cuda(std::stoi(device.substr(5)));
+    Device dev = device == "cpu"    ? Device::cpu()
+                 : device == "cuda" ? Device::cuda(0)
+                                    : Device::cuda(std::stoi(device.substr(5)));
     manual_seed(0);
     MaskedLM model(cfg);
     model.to(dev);

@@ -67,7 +67,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Plot and tabulate the validation curves of several train_mlm runs."};
   app.add_option("--out", out, "PNG to write")->required()->check(non_empty());
   app.add_option("--title", title, "plot title");
-  app.add_option("--column", column, "metrics.csv column to compare")->capture_default_str()->check(non_empty());
+  app.add_option("--column", column, "metrics.csv column to compare")
+      ->capture_default_str()
+      ->check(non_empty());
   app.add_option("--y-label", y_label, "y axis label")->capture_default_str();
   // Each run's directory must hold a readable metrics.csv: checked with the command line.
   auto run_dir = CLI::Validator(

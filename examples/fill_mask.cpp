@@ -19,11 +19,15 @@ int main(int argc, char** argv) {
   std::vector<std::string> sentences;
   int top = 5;
   CLI::App app{"Fill in the blanks of sentences with a trained masked language model."};
-  app.add_option("--model,--checkpoint", path, "model.safetensors or checkpoint.safetensors written by train_mlm")
+  app.add_option("--model,--checkpoint", path,
+                 "model.safetensors or checkpoint.safetensors written by train_mlm")
       ->capture_default_str()
       ->check(readable_file());
-  app.add_option("--top", top, "candidates to show per blank")->capture_default_str()->check(int_range(1, 100));
-  app.add_option("sentences", sentences, "sentences with blanks: ___ or [MASK] for a word (subword models), _ for a "
+  app.add_option("--top", top, "candidates to show per blank")
+      ->capture_default_str()
+      ->check(int_range(1, 100));
+  app.add_option("sentences", sentences,
+                 "sentences with blanks: ___ or [MASK] for a word (subword models), _ for a "
                  "character (byte models)")
       ->required()
       ->check(non_empty());

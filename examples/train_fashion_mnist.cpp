@@ -81,7 +81,8 @@ void plot_curves(const std::string& csv_path, const std::string& png) {
     loss.x.push_back(epoch), loss.y.push_back(std::atof(f[2].c_str()));
     err.x.push_back(epoch), err.y.push_back(1 - std::atof(f[3].c_str()));
   }
-  write_line_plot(png, {loss, err}, {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
+  write_line_plot(png, {loss, err},
+                  {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
 }
 
 bool all_finite(const std::vector<Tensor>& params) {
@@ -105,8 +106,9 @@ int train(const CLI::App& app, Options& o) {
   FashionMnist train = with_flag("--data", o.data, [&] { return load_fashion_mnist("train", o.data); });
   FashionMnist test = with_flag("--data", o.data, [&] { return load_fashion_mnist("test", o.data); });
   train = first(train, o.train_images), test = first(test, o.test_images);
-  LF_USAGE_CHECK(o.batch <= train.size(), "--batch {} exceeds the {} training images: an epoch would have no step",
-                 o.batch, train.size());
+  LF_USAGE_CHECK(o.batch <= train.size(),
+                 "--batch {} exceeds the {} training images: an epoch would have no step", o.batch,
+                 train.size());
   Tensor train_seq = as_sequence(train.images, o.patch), test_seq = as_sequence(test.images, o.patch);
   const int64_t n = train_seq.size(1), F = train_seq.size(2);
   const EncoderConfig cfg = fashion_config(app, o, n, F);
@@ -118,18 +120,18 @@ int train(const CLI::App& app, Options& o) {
              sharing_name(cfg.sharing), cfg.dim, cfg.depth, cfg.heads, model.num_parameters());
 
   const int64_t steps_per_epoch = train.size() / o.batch, total = steps_per_epoch * o.epochs;
-  LF_USAGE_CHECK(app.count("--warmup") == 0 || o.warmup <= total, "--warmup {} exceeds the run's {} steps", o.warmup,
-                 total);
-  LF_USAGE_CHECK(app.count("--stop-at") == 0 || o.stop_at <= total, "--stop-at {} is beyond the run's {} steps",
-                 o.stop_at, total);
+  LF_USAGE_CHECK(app.count("--warmup") == 0 || o.warmup <= total, "--warmup {} exceeds the run's {} steps",
+                 o.warmup, total);
+  LF_USAGE_CHECK(app.count("--stop-at") == 0 || o.stop_at <= total,
+                 "--stop-at {} is beyond the run's {} steps", o.stop_at, total);
   AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
   LRSchedule schedule(o.lr, std::min(o.warmup, total), total, Decay::cosine, o.lr * 0.02);
   Rng rng(o.seed);
   if (!o.resume.empty()) {
     with_flag("--resume", o.resume, [&] { restore_checkpoint(loaded, model, opt); });
     rng.set_state(at.epoch_rng);
-    fmt::print("resumed from {} at step {} of {} (epoch {}, {} of its {} steps done)\n", o.resume, at.step, total,
-               at.epoch, at.epoch_step, steps_per_epoch);
+    fmt::print("resumed from {} at step {} of {} (epoch {}, {} of its {} steps done)\n", o.resume, at.step,
+               total, at.epoch, at.epoch_step, steps_per_epoch);
     // A crashed run's rows after the checkpoint, and a partial epoch's row at it (the epoch is finished
     // now), are written again below.
     auto keep = [&](double s) { return s < double(at.step) || (s == double(at.step) && at.epoch_step == 0); };
@@ -137,13 +139,21 @@ int train(const CLI::App& app, Options& o) {
       fmt::print("{}: dropped {} rows from step {} on (written after the checkpoint)\n", csv_path, dropped,
                  at.step);
   }
-  CsvWriter csv(csv_path, {"epoch", "step", "train_loss", "test_accuracy", "seconds"}, /*append=*/at.step > 0);
+  CsvWriter csv(csv_path, {"epoch", "step", "train_loss", "test_accuracy", "seconds"},
+                /*append=*/at.step > 0);
   std::map<std::string, std::string> meta = fashion_meta(o, cfg, total);
   std::vector<Tensor> params = model.parameters();
   int64_t saved = at.step;  // the step the checkpoint file holds (0: none written)
+  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
+  auto kept = [&] {
+    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
+                     : std::string("no checkpoint was written");
+  };
   auto save = [&](const FashionProgress& p) {
-    LF_CHECK(all_finite(params), "step {}: a parameter is NaN or infinite; {} is not overwritten", p.step,
-             ckpt_path);
+    LF_CHECK(
+        all_finite(params),
+        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr)",
+        p.step, kept());
     save_checkpoint(ckpt_path, model, opt, fashion_checkpoint(meta, p));
     saved = p.step;
   };
@@ -152,7 +162,9 @@ int train(const CLI::App& app, Options& o) {
   Progress progress(total, "train", "img");
   progress.resume_from(at.step);
   auto t0 = std::chrono::steady_clock::now();
-  auto minutes = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60; };
+  auto minutes = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
+  };
   const int64_t stop_at = app.count("--stop-at") ? o.stop_at : total;
   double acc = NAN;
   int64_t step = at.step;
@@ -166,22 +178,24 @@ int train(const CLI::App& app, Options& o) {
     int64_t loss_count = resumed_epoch ? at.loss_count : 0, s = resumed_epoch ? at.epoch_step : 0;
     auto here = [&] { return FashionProgress{step, epoch, s, loss_sum, loss_count, epoch_rng}; };
     for (; s < steps_per_epoch;) {
-      Tensor idx = from_vector(std::vector<int64_t>(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch),
-                               {o.batch});
+      Tensor idx = from_vector(
+          std::vector<int64_t>(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch), {o.batch});
       Tensor x = index_select(train_seq, 0, idx), y = index_select(train.labels, 0, idx);
       opt.set_lr(schedule.at(opt.step_count()));
       Tensor loss = cross_entropy(model.forward(x), y);
       const double l = loss.item();
       // A NaN or infinite loss stops the run before the update that would spread it into the weights.
-      LF_CHECK(std::isfinite(l), "step {}: the training loss is {}: training diverged; {} (try a lower --lr)",
-               step + 1, l,
-               saved > 0 ? fmt::format("{} holds the last good state, step {}", ckpt_path, saved)
-                         : std::string("no checkpoint was written"));
+      LF_CHECK(std::isfinite(l),
+               "step {}: the training loss is {}: training diverged; {} (start again with a "
+               "lower --lr)",
+               step + 1, l, kept());
       opt.zero_grad();
       loss.backward();
       const double norm = clip_grad_norm(params, 1.0);
-      LF_CHECK(std::isfinite(norm), "step {}: the gradient norm is {}: training diverged (try a lower --lr)",
-               step + 1, norm);
+      LF_CHECK(std::isfinite(norm),
+               "step {}: the gradient norm is {}: training diverged; {} (start again with a "
+               "lower --lr)",
+               step + 1, norm, kept());
       opt.step();
       loss_sum += l, loss_count++, ++s;
       progress.update(++step, l, double(o.batch), fmt::format("epoch {}", epoch));
@@ -210,11 +224,12 @@ int train(const CLI::App& app, Options& o) {
     return 0;
   }
   save_safetensors(o.out + "/model.safetensors", model.state_dict());
-  fmt::print("\n== summary\ntest accuracy   {:.2f}% after {} steps in {:.1f} minutes (n = {})\n", 100 * acc, step,
-             minutes(), n);
+  fmt::print("\n== summary\ntest accuracy   {:.2f}% after {} steps in {:.1f} minutes (n = {})\n", 100 * acc,
+             step, minutes(), n);
   fmt::print("for comparison  GRU+SVM 88.8%, 2 conv + pooling 91.6% (Fashion-MNIST benchmark list)\n");
-  fmt::print("files           {0}/metrics.csv, {0}/curves.png, {0}/checkpoint.safetensors, {0}/model.safetensors\n",
-             o.out);
+  fmt::print(
+      "files           {0}/metrics.csv, {0}/curves.png, {0}/checkpoint.safetensors, {0}/model.safetensors\n",
+      o.out);
   return 0;
 }
 
@@ -222,8 +237,10 @@ int train(const CLI::App& app, Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
+  CLI::App app{
+      "Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
   add_fashion_options(app, o);
-  return run_program("train_fashion_mnist", app, argc, argv, [&] { return train(app, o); },
-                     "use smaller sizes (--batch, --dim, --depth, or a larger --patch)");
+  return run_program(
+      "train_fashion_mnist", app, argc, argv, [&] { return train(app, o); },
+      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)");
 }

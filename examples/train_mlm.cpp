@@ -99,10 +99,11 @@ bool all_finite(const std::vector<Tensor>& params) {
 // The tokens of one side of the split, checked against n: too few is an error now, not at the first
 // validation after training has started.
 void check_enough(const std::vector<int64_t>& ids, const char* part, const Options& o) {
-  LF_CHECK(int64_t(ids.size()) >= o.seq_len,
-           "--corpus {}: its {} part has {} tokens, fewer than --seq-len {} (use a larger corpus or a smaller "
-           "--seq-len)",
-           o.corpus, part, ids.size(), o.seq_len);
+  LF_CHECK(
+      int64_t(ids.size()) >= o.seq_len,
+      "--corpus {}: its {} part has {} tokens, fewer than --seq-len {} (use a larger corpus or a smaller "
+      "--seq-len)",
+      o.corpus, part, ids.size(), o.seq_len);
 }
 
 int train(const CLI::App& app, Options& o) {
@@ -127,17 +128,19 @@ int train(const CLI::App& app, Options& o) {
   prepare_out_dir("--out", o.out);
   const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
   if (!o.resume.empty() && stored.empty())
-    fmt::print("note: {} has no 'train' metadata (an older checkpoint): the schedule and the training settings "
-               "come from the flags\n",
-               o.resume);
+    fmt::print(
+        "note: {} has no 'train' metadata (an older checkpoint): the schedule and the training settings "
+        "come from the flags\n",
+        o.resume);
 
   TextCorpus corpus = with_flag("--corpus", o.corpus, [&] { return TextCorpus::load(o.corpus); });
   if (!o.resume.empty()) check_same_corpus(stored, corpus, o.resume);
   TextCorpus::Split split = corpus.split(0.05);
   fmt::print("corpus: {} ({:.2f} MB, {} documents; {} train / {} validation bytes)\n", corpus.source(),
-             double(corpus.size_bytes()) / 1e6, corpus.documents().size(), TextCorpus::Split::bytes(split.train),
-             TextCorpus::Split::bytes(split.valid));
-  if (o.resume.empty()) {  // a fresh run: the tokenizer (trained on the training documents only) and the model
+             double(corpus.size_bytes()) / 1e6, corpus.documents().size(),
+             TextCorpus::Split::bytes(split.train), TextCorpus::Split::bytes(split.valid));
+  // A fresh run: the tokenizer (trained on the training documents only) and the model.
+  if (o.resume.empty()) {
     if (o.tokenizer == "subword") {
       auto t0 = std::chrono::steady_clock::now();
       tok = Tokenizer::train_subword(split.train, o.vocab);
@@ -151,10 +154,11 @@ int train(const CLI::App& app, Options& o) {
   check_enough(train_ids, "training", o);
   check_enough(valid_ids, "validation", o);
   const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
-  fmt::print("tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} "
-             "nats\n",
-             train_ids.size(), valid_ids.size(),
-             double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()), o.masking, unigram);
+  fmt::print(
+      "tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} "
+      "nats\n",
+      train_ids.size(), valid_ids.size(),
+      double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()), o.masking, unigram);
 
   // The held-out text and the sample are checked now, so that a bad one fails before training, not after.
   std::vector<int64_t> held_ids;
@@ -165,8 +169,11 @@ int train(const CLI::App& app, Options& o) {
              o.heldout, held_ids.size(), o.seq_len);
   }
   const bool own_sample = app.count("--sample") > 0;
-  const std::string sample = own_sample ? o.sample : tok.kind() == TokenizerKind::subword ? kWordSample : kByteSample;
-  if (own_sample) with_flag("--sample", "'" + sample + "'", [&] { check_blanks_fit(tok, sample, cfg.max_len); });
+  const std::string sample = own_sample                             ? o.sample
+                             : tok.kind() == TokenizerKind::subword ? kWordSample
+                                                                    : kByteSample;
+  if (own_sample)
+    with_flag("--sample", "'" + sample + "'", [&] { check_blanks_fit(tok, sample, cfg.max_len); });
 
   manual_seed(o.seed);
   MaskedLM model(cfg);
@@ -183,7 +190,8 @@ int train(const CLI::App& app, Options& o) {
     fmt::print("resumed from {} at step {} of {}\n", o.resume, start, o.steps);
     // Rows a crashed run wrote after its last checkpoint are written again below: drop them first.
     if (int64_t dropped = keep_csv_rows(csv_path, "step", [&](double s) { return s <= double(start); }))
-      fmt::print("{}: dropped {} rows after step {} (written after the checkpoint)\n", csv_path, dropped, start);
+      fmt::print("{}: dropped {} rows after step {} (written after the checkpoint)\n", csv_path, dropped,
+                 start);
   }
   fmt::print("model: {} attention{}, dim {}, depth {}, heads {}, n {}, vocab {}: {} parameters\n",
              attention_kind_name(cfg.kind),
@@ -193,26 +201,35 @@ int train(const CLI::App& app, Options& o) {
                  : "",
              cfg.dim, cfg.depth, cfg.heads, o.seq_len, cfg.vocab, model.num_parameters());
 
-  CsvWriter csv(csv_path, {"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "seconds"},
+  CsvWriter csv(csv_path,
+                {"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "seconds"},
                 /*append=*/start > 0);
   const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
   std::map<std::string, std::string> ck_meta = meta;
   ck_meta["train"] = mlm_train_settings(o, corpus).dump();
   std::vector<Tensor> params = model.parameters();
   int64_t saved = start;  // the step the checkpoint file holds (0: none written)
+  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
+  auto kept = [&] {
+    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
+                     : std::string("no checkpoint was written");
+  };
   auto save = [&](int64_t step) {
-    LF_CHECK(all_finite(params), "step {}: a parameter is NaN or infinite; {} is not overwritten{}", step,
-             ckpt_path, saved > 0 ? fmt::format(" (it holds step {})", saved) : "");
+    LF_CHECK(
+        all_finite(params),
+        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr, or "
+        "a smaller --clip)",
+        step, kept());
     Checkpoint ck{step, {}, ck_meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}};
     save_checkpoint(ckpt_path, model, opt, ck);
     saved = step;
   };
   // A NaN or infinite loss stops the run before the update that would spread it into the weights.
   auto diverged = [&](int64_t step, const char* what, double value) {
-    return Error(fmt::format(
-        "step {}: the {} is {}: training diverged; {} (try a lower --lr, or a smaller --clip)", step, what, value,
-        saved > 0 ? fmt::format("{} holds the last good state, step {}", ckpt_path, saved)
-                  : std::string("no checkpoint was written")));
+    return Error(
+        fmt::format("step {}: the {} is {}: training diverged; {} (start again with a lower --lr, or a "
+                    "smaller --clip)",
+                    step, what, value, kept()));
   };
 
   const int64_t end = app.count("--stop-at") ? std::min(o.stop_at, o.steps) : o.steps;
@@ -241,8 +258,9 @@ int train(const CLI::App& app, Options& o) {
     if (step % o.eval_every == 0 || last) {
       v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
       if (!std::isfinite(v.nats_per_token)) throw diverged(step, "validation loss", v.nats_per_token);
-      progress.message(fmt::format("step {:>6}: validation loss {:.4f} nats per masked token, {:.3f} bits per byte",
-                                   step, v.nats_per_token, v.bits_per_byte));
+      progress.message(
+          fmt::format("step {:>6}: validation loss {:.4f} nats per masked token, {:.3f} bits per byte", step,
+                      v.nats_per_token, v.bits_per_byte));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     csv.row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
@@ -260,16 +278,16 @@ int train(const CLI::App& app, Options& o) {
 
   model.eval();
   fmt::print("\n== summary\n");
-  fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n", val.nats_per_token,
-             o.masking, tokenizer_kind_name(tok.kind()));
-  fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n", unigram,
-             100 * (1 - val.nats_per_token / unigram));
+  fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n",
+             val.nats_per_token, o.masking, tokenizer_kind_name(tok.kind()));
+  fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n",
+             unigram, 100 * (1 - val.nats_per_token / unigram));
   fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
              val.bits_per_byte);
   if (!held_ids.empty()) {
     Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
-    fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n", h.nats_per_token,
-               h.bits_per_byte, o.heldout);
+    fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n",
+               h.nats_per_token, h.bits_per_byte, o.heldout);
   }
   try {  // the default sample may not fit a small --seq-len; a given --sample was checked before training
     FilledBlanks filled = fill_blanks(model, tok, sample);
@@ -289,6 +307,7 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Train a masked language model (Linformer or standard attention) on a text corpus."};
   add_mlm_options(app, o);
-  return run_program("train_mlm", app, argc, argv, [&] { return train(app, o); },
-                     "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)");
+  return run_program(
+      "train_mlm", app, argc, argv, [&] { return train(app, o); },
+      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)");
 }

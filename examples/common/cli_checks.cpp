@@ -68,6 +68,19 @@ CLI::Validator int_range(int64_t lo, int64_t hi) {
       fmt::format("in [{}, {}]", lo, hi));
 }
 
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+        errno = 0;
+        if (digits) std::strtoull(s.c_str(), nullptr, 10);
+        if (!digits || errno == ERANGE)
+          return fmt::format("must be a whole number in [0, 2^64 - 1], got {}", s);
+        return "";
+      },
+      "in [0, 2^64 - 1]");
+}
+
 CLI::Validator positive_finite() {
   return float_check("a finite number > 0", [](double v) { return v > 0; });
 }
@@ -106,12 +119,14 @@ CLI::Validator device_name() {
       [](std::string& s) -> std::string {
         if (s == "cpu") return "";
         int64_t index = 0;
-        const bool cuda = s == "cuda" || (s.rfind("cuda:", 0) == 0 && parse_int(s.substr(5), &index) && index >= 0);
+        const bool cuda =
+            s == "cuda" || (s.rfind("cuda:", 0) == 0 && parse_int(s.substr(5), &index) && index >= 0);
         if (!cuda) return fmt::format("'{}' is not a device (cpu, cuda or cuda:N)", s);
 #ifndef LF_WITH_CUDA
-        return fmt::format("'{}': this build has no CUDA backend (configure with -DLF_CUDA=ON on a machine with "
-                           "nvcc); use --device cpu",
-                           s);
+        return fmt::format(
+            "'{}': this build has no CUDA backend (configure with -DLF_CUDA=ON on a machine with "
+            "nvcc); use --device cpu",
+            s);
 #else
         if (!cuda_available()) return fmt::format("'{}': no CUDA GPU is present; use --device cpu", s);
         if (index >= cuda_device_count())
@@ -200,7 +215,9 @@ void prepare_out_dir(const std::string& flag, const std::string& path) {
   // filesystem's own wording ("Not a directory", "Read-only file system") says which.
   bool dir = fs::is_directory(path, ec);
   LF_CHECK(dir, "{} {}: cannot create the directory: {}", flag, path,
-           fs::exists(path) ? std::string("it is a file") : ec ? ec.message() : "unknown reason");
+           fs::exists(path) ? std::string("it is a file")
+           : ec             ? ec.message()
+                            : "unknown reason");
   // Permission bits do not tell the whole story (root ignores them, a read-only mount does not): write.
   const std::string probe = (fs::path(path) / fmt::format(".lf-write-test-{}", ::getpid())).string();
   int fd = ::open(probe.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
@@ -216,15 +233,33 @@ void prepare_out_file(const std::string& flag, const std::string& path) {
   prepare_out_dir(flag, parent.empty() ? "." : parent.string());
 }
 
+namespace {
+
+// `m` names `value` as a word of its own (a path in a message), not as part of another word.
+bool mentions(const std::string& m, const std::string& value) {
+  if (value.empty()) return false;
+  for (size_t at = m.find(value); at != std::string::npos; at = m.find(value, at + 1)) {
+    const size_t end = at + value.size();
+    const bool before = at == 0 || std::strchr(" '\"([", m[at - 1]),
+               after = end == m.size() || std::strchr(" :'\",)]/", m[end]);
+    if (before && after) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void rethrow_with_flag(const std::string& flag, const std::string& value) {
   try {
     throw;
   } catch (const UsageError&) {
     throw;
-  } catch (const Error& e) {
-    throw Error(fmt::format("{} {}: {}", flag, value, e.what()));
-  } catch (const fs::filesystem_error& e) {
-    throw Error(fmt::format("{} {}: {}", flag, value, e.what()));
+  } catch (const std::exception& e) {
+    if (!dynamic_cast<const Error*>(&e) && !dynamic_cast<const fs::filesystem_error*>(&e)) throw;
+    // Most loaders name the file already: then the flag alone is added, not the path a second time.
+    const std::string m = e.what();
+    throw Error(mentions(m, value) ? fmt::format("{}: {}", flag, m)
+                                   : fmt::format("{} {}: {}", flag, value, m));
   }
 }
 

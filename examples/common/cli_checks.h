@@ -4,7 +4,8 @@
 // NaN, divides by zero, or fails after an hour. CLI11 puts the flag's name in front of each message.
 //
 //   app.add_option("--lr", o.lr, "peak learning rate")->check(lf::positive_finite());
-//   app.add_option("--sharing", o.sharing, "...")->check(lf::one_of({"none", "headwise", "kv", "layerwise"}));
+//   app.add_option("--sharing", o.sharing, "...")->check(lf::one_of({"none", "headwise", "kv",
+//   "layerwise"}));
 //
 // And the file-system checks a program runs before it starts working: an output directory that can be
 // written, an input that exists and can be read.
@@ -21,11 +22,13 @@ namespace lf {
 // Integers in [lo, hi]. The upper bounds the programs use keep products of sizes (batch * seq_len ...) far
 // from int64 overflow; they are far above anything that fits in memory.
 CLI::Validator int_range(int64_t lo, int64_t hi);
+// A seed: a whole number in [0, 2^64 - 1] (CLI11 alone would wrap "-1" around to 2^64 - 1).
+CLI::Validator seed_value();
 // Floating-point values: finite (no nan, no inf) and in the stated range.
-CLI::Validator positive_finite();                   // > 0
-CLI::Validator non_negative_finite();               // >= 0
-CLI::Validator finite_in(double lo, double hi);     // [lo, hi]
-CLI::Validator fraction_below_one();                // [0, 1): dropout, probabilities
+CLI::Validator positive_finite();                // > 0
+CLI::Validator non_negative_finite();            // >= 0
+CLI::Validator finite_in(double lo, double hi);  // [lo, hi]
+CLI::Validator fraction_below_one();             // [0, 1): dropout, probabilities
 // One of the listed words (the message lists them).
 CLI::Validator one_of(std::vector<std::string> choices);
 // A non-empty string.

@@ -90,9 +90,12 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
-      else if (c == '"') quoted = false;
-      else fields.back() += c;
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+        fields.back() += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        fields.back() += c;
     } else if (c == '"') {
       quoted = true;
     } else if (c == ',') {
@@ -104,7 +107,8 @@ std::vector<std::string> split_csv_line(const std::string& line) {
   return fields;
 }
 
-int64_t keep_csv_rows(const std::string& path, const std::string& column, const std::function<bool(double)>& keep) {
+int64_t keep_csv_rows(const std::string& path, const std::string& column,
+                      const std::function<bool(double)>& keep) {
   std::ifstream in(path);
   if (!in) return 0;
   std::string header;
@@ -113,7 +117,8 @@ int64_t keep_csv_rows(const std::string& path, const std::string& column, const 
   size_t col = names.size();
   for (size_t i = 0; i < names.size(); ++i)
     if (names[i] == column) col = i;
-  LF_CHECK(col < names.size(), "keep_csv_rows: {} has no column '{}' (its header is \"{}\")", path, column, header);
+  LF_CHECK(col < names.size(), "keep_csv_rows: {} has no column '{}' (its header is \"{}\")", path, column,
+           header);
   std::string out = header + "\n", line;
   int64_t dropped = 0;
   while (std::getline(in, line)) {
@@ -147,8 +152,8 @@ int64_t keep_csv_rows(const std::string& path, const std::string& column, const 
   }
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
-  LF_CHECK(synced && std::rename(tmp.c_str(), path.c_str()) == 0, "keep_csv_rows: replacing {} failed: {}", path,
-           std::strerror(errno));
+  LF_CHECK(synced && std::rename(tmp.c_str(), path.c_str()) == 0, "keep_csv_rows: replacing {} failed: {}",
+           path, std::strerror(errno));
   return dropped;
 }
 

@@ -56,7 +56,8 @@ class CsvWriter {
 // the resumed run writes again. The file is rewritten atomically (a temporary file, fsync'ed and renamed
 // over it). Returns the number of rows dropped; a missing file is 0 rows. lf::Error when `column` is not in
 // the header or the file cannot be rewritten.
-int64_t keep_csv_rows(const std::string& path, const std::string& column, const std::function<bool(double)>& keep);
+int64_t keep_csv_rows(const std::string& path, const std::string& column,
+                      const std::function<bool(double)>& keep);
 
 // The fields of one CSV line (RFC 4180: quoted fields, doubled quotes inside them).
 std::vector<std::string> split_csv_line(const std::string& line);

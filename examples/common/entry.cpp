@@ -23,7 +23,9 @@ void report(const char* name, const std::string& message) {
   std::fflush(stderr);
 }
 
-bool is_out_of_memory(const std::string& message) { return message.find("out of memory") != std::string::npos; }
+bool is_out_of_memory(const std::string& message) {
+  return message.find("out of memory") != std::string::npos;
+}
 
 }  // namespace
 
@@ -47,7 +49,8 @@ int run_guarded(const char* name, const std::function<int()>& body, const std::s
     return kExitUsage;
   } catch (const Error& e) {
     // The allocators report exhaustion as lf::Error ("allocate: out of memory ..."): give the same hint.
-    report(name, is_out_of_memory(e.what()) ? fmt::format("{}; {}", e.what(), oom_hint) : std::string(e.what()));
+    report(name,
+           is_out_of_memory(e.what()) ? fmt::format("{}; {}", e.what(), oom_hint) : std::string(e.what()));
     return kExitError;
   } catch (const std::bad_alloc&) {
     report(name, fmt::format("out of memory (std::bad_alloc); {}", oom_hint));
@@ -59,7 +62,8 @@ int run_guarded(const char* name, const std::function<int()>& body, const std::s
   } catch (const std::filesystem::filesystem_error& e) {
     report(name, e.what());  // names the operation, the reason and the path(s)
     return kExitError;
-  } catch (const CLI::Error& e) {  // e.g. count() of a name that is no option: a bug, but reported, not aborted
+  } catch (
+      const CLI::Error& e) {  // e.g. count() of a name that is no option: a bug, but reported, not aborted
     report(name, fmt::format("command line: {}", e.what()));
     return kExitError;
   } catch (const std::exception& e) {
@@ -83,7 +87,14 @@ int run_program(const char* name, CLI::App& app, int argc, char** argv, const st
           if (e.get_exit_code() == 0) return app.exit(e);
           // Everything else (unknown flag, a value that does not convert, a validator's refusal) is a usage
           // error: CLI11's own codes (105..114) become 2, and the message names the flag.
-          throw UsageError(e.what());
+          std::string m = e.what();
+          // CLI11's wording for a flag given twice ("--k: At Most 1 required but received 2") reads as if the
+          // value were wrong.
+          const std::string twice = ": At Most 1 required but received ";
+          if (size_t at = m.find(twice); at != std::string::npos)
+            m = fmt::format("{} is given {} times; give it once", m.substr(0, at),
+                            m.substr(at + twice.size()));
+          throw UsageError(m);
         }
         return body();
       },

@@ -27,24 +27,31 @@ nlohmann::json json_metadata(const std::map<std::string, std::string>& meta, con
 }  // namespace
 
 void add_fashion_options(CLI::App& app, FashionOptions& o) {
-  app.add_option("--data", o.data, "directory with the IDX files")->capture_default_str()->check(readable_dir());
-  app.add_option("--out", o.out, "directory for metrics.csv, curves.png, checkpoint.safetensors, model.safetensors")
+  app.add_option("--data", o.data, "directory with the IDX files")
+      ->capture_default_str()
+      ->check(readable_dir());
+  app.add_option("--out", o.out,
+                 "directory for metrics.csv, curves.png, checkpoint.safetensors, model.safetensors")
       ->capture_default_str()
       ->check(output_dir());
-  app.add_option("--resume", o.resume,
-                 "continue from this checkpoint: the model and training settings come from it, and a flag that "
-                 "contradicts it is refused; the schedule is the checkpoint's (see --epochs, --extend)")
+  app.add_option(
+         "--resume", o.resume,
+         "continue from this checkpoint: the model and training settings come from it, and a flag that "
+         "contradicts it is refused; the schedule is the checkpoint's (see --epochs, --extend)")
       ->check(readable_file());
-  app.add_flag("--extend", o.extend,
-               "with --resume: let --epochs go beyond the checkpoint's schedule, which is stretched to --epochs "
-               "(the learning rate rises again: not the same as a straight run)");
+  app.add_flag(
+      "--extend", o.extend,
+      "with --resume: let --epochs go beyond the checkpoint's schedule, which is stretched to --epochs "
+      "(the learning rate rises again: not the same as a straight run)");
   app.add_option("--stop-at", o.stop_at,
                  "end this invocation after this step (a checkpoint is written), to continue with --resume")
       ->check(int_range(1, kMaxSteps));
-  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints (also after every epoch)")
+  app.add_option("--checkpoint-every", o.checkpoint_every,
+                 "steps between checkpoints (also after every epoch)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSteps));
-  app.add_option("--patch", o.patch, "patch size P (n = (28/P)^2): 1, 2, 4, 7, 14 or 28; 0 = one pixel per "
+  app.add_option("--patch", o.patch,
+                 "patch size P (n = (28/P)^2): 1, 2, 4, 7, 14 or 28; 0 = one pixel per "
                  "position (n = 784)")
       ->capture_default_str()
       ->check(one_of({"0", "1", "2", "4", "7", "14", "28"}));
@@ -62,9 +69,10 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
   app.add_option("--batch", o.batch, "images per step (at most --train-images)")
       ->capture_default_str()
       ->check(int_range(1, 60000));
-  app.add_option("--epochs", o.epochs,
-                 "passes over the training images: the length of the schedule (with --resume: the checkpoint's "
-                 "unless --extend)")
+  app.add_option(
+         "--epochs", o.epochs,
+         "passes over the training images: the length of the schedule (with --resume: the checkpoint's "
+         "unless --extend)")
       ->capture_default_str()
       ->check(int_range(1, 1'000'000));
   app.add_option("--train-images", o.train_images, "train on the first this many of the 60,000 images")
@@ -86,10 +94,13 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
   app.add_option("--dropout", o.dropout, "dropout on residual branches")
       ->capture_default_str()
       ->check(fraction_below_one());
-  app.add_option("--seed", o.seed, "seed for init and data order")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed for init and data order")
+      ->capture_default_str()
+      ->check(seed_value());
 }
 
-FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o, const LoadedCheckpoint& loaded) {
+FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
+                                         const LoadedCheckpoint& loaded) {
   const std::string& path = o.resume;
   const nlohmann::json cfg = json_metadata(loaded.ck.meta, "config", path);
   const nlohmann::json train = json_metadata(loaded.ck.meta, "train", path);
@@ -120,7 +131,8 @@ FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   bool rng = false;
   for (auto& [name, t] : loaded.ck.extra)
     if (name == "order_rng") p.epoch_rng = rng_state_from_tensor(t), rng = true;
-  LF_CHECK(rng, "{}: no extra.order_rng (the data order's generator), so the run cannot continue exactly", path);
+  LF_CHECK(rng, "{}: no extra.order_rng (the data order's generator), so the run cannot continue exactly",
+           path);
   o.epochs = r.schedule_length("--epochs", "epoch", o.epochs, r.stored<int64_t>(train, "epochs"), p.epoch - 1,
                                o.extend);
   return p;
@@ -135,7 +147,8 @@ void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t d
 
 EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64_t n, int64_t F) {
   LF_USAGE_CHECK(o.k <= n || (app.count("--k") == 0 && o.resume.empty()),
-                 "--k {} exceeds n = {} positions (--patch {}): Linformer projects n onto k <= n", o.k, n, o.patch);
+                 "--k {} exceeds n = {} positions (--patch {}): Linformer projects n onto k <= n", o.k, n,
+                 o.patch);
   if (o.k > n) fmt::print("note: k = {} (n = {} positions, fewer than the default k {})\n", n, n, o.k);
   EncoderConfig cfg;
   cfg.in_features = F, cfg.dim = o.dim, cfg.depth = o.depth, cfg.heads = o.heads, cfg.max_len = n;
@@ -145,11 +158,19 @@ EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64
   return cfg;
 }
 
-std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const EncoderConfig& cfg, int64_t total) {
-  nlohmann::json config = {{"in_features", cfg.in_features}, {"dim", cfg.dim},     {"depth", cfg.depth},
-                           {"heads", cfg.heads},             {"max_len", cfg.max_len}, {"k", cfg.k},
-                           {"attention", "linformer"},       {"sharing", o.sharing},   {"dropout", cfg.dropout},
-                           {"patch", o.patch},               {"classes", kFashionMnistClasses}};
+std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const EncoderConfig& cfg,
+                                                int64_t total) {
+  nlohmann::json config = {{"in_features", cfg.in_features},
+                           {"dim", cfg.dim},
+                           {"depth", cfg.depth},
+                           {"heads", cfg.heads},
+                           {"max_len", cfg.max_len},
+                           {"k", cfg.k},
+                           {"attention", "linformer"},
+                           {"sharing", o.sharing},
+                           {"dropout", cfg.dropout},
+                           {"patch", o.patch},
+                           {"classes", kFashionMnistClasses}};
   nlohmann::json train = {{"epochs", o.epochs},
                           {"total_steps", total},
                           {"batch", o.batch},
@@ -165,11 +186,12 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
 
 Checkpoint fashion_checkpoint(const std::map<std::string, std::string>& meta, const FashionProgress& p) {
   Checkpoint ck{p.step, {}, meta, {{"order_rng", rng_state_to_tensor(p.epoch_rng)}}};
-  ck.meta["progress"] = nlohmann::json{{"epoch", p.epoch},
-                                       {"epoch_step", p.epoch_step},
-                                       {"loss_sum", p.loss_sum},
-                                       {"loss_count", p.loss_count}}
-                            .dump();
+  ck.meta["progress"] = nlohmann::json{
+      {"epoch", p.epoch},
+      {"epoch_step", p.epoch_step},
+      {"loss_sum", p.loss_sum},
+      {"loss_count",
+       p.loss_count}}.dump();
   return ck;
 }
 

@@ -36,14 +36,16 @@ struct FashionProgress {
 
 // A resumed run: the flags are checked against the checkpoint (UsageError on a conflict), the ones left out
 // take its values, and the progress is returned.
-FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o, const LoadedCheckpoint& loaded);
+FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
+                                         const LoadedCheckpoint& loaded);
 // Checks between flags that need no data: dim divisible by heads, --stop-at beyond the checkpoint's step.
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done);
 // The classifier's config for sequences of n positions x F features. An explicit --k above n is refused;
 // the default k is lowered to n (with a note).
 EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64_t n, int64_t F);
 // The checkpoint metadata: "config" and "train" (with the schedule's total steps).
-std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const EncoderConfig& cfg, int64_t total);
+std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const EncoderConfig& cfg,
+                                                int64_t total);
 // A checkpoint of progress `p`: meta plus "progress", and the generator as extra.order_rng.
 Checkpoint fashion_checkpoint(const std::map<std::string, std::string>& meta, const FashionProgress& p);
 

@@ -150,8 +150,8 @@ BlankedText encode_blanks(const Tokenizer& tok, const std::string& text) {
 
 BlankedText check_blanks_fit(const Tokenizer& tok, const std::string& text, int64_t max_len) {
   BlankedText t = encode_blanks(tok, text);
-  LF_CHECK(int64_t(t.ids.size()) <= max_len, "fill_blanks: the text is {} tokens; this model takes at most {}",
-           t.ids.size(), max_len);
+  LF_CHECK(int64_t(t.ids.size()) <= max_len,
+           "fill_blanks: the text is {} tokens; this model takes at most {}", t.ids.size(), max_len);
   return t;
 }
 

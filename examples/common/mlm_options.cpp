@@ -21,16 +21,19 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--out", o.out, "directory for metrics.csv, loss.png and checkpoint.safetensors")
       ->capture_default_str()
       ->check(output_dir());
-  app.add_option("--resume", o.resume,
-                 "continue from this checkpoint: the model and training settings come from it, and a flag that "
-                 "contradicts it is refused; the schedule is the checkpoint's (see --steps, --extend)")
+  app.add_option(
+         "--resume", o.resume,
+         "continue from this checkpoint: the model and training settings come from it, and a flag that "
+         "contradicts it is refused; the schedule is the checkpoint's (see --steps, --extend)")
       ->check(readable_file());
-  app.add_flag("--extend", o.extend,
-               "with --resume: let --steps go beyond the checkpoint's schedule, which is stretched to --steps "
-               "(the learning rate rises again: not the same as a straight run of --steps)");
-  app.add_option("--stop-at", o.stop_at,
-                 "end this invocation after this step (a checkpoint is written), to continue with --resume; the "
-                 "schedule still runs to --steps")
+  app.add_flag(
+      "--extend", o.extend,
+      "with --resume: let --steps go beyond the checkpoint's schedule, which is stretched to --steps "
+      "(the learning rate rises again: not the same as a straight run of --steps)");
+  app.add_option(
+         "--stop-at", o.stop_at,
+         "end this invocation after this step (a checkpoint is written), to continue with --resume; the "
+         "schedule still runs to --steps")
       ->check(int_range(1, kMaxSteps));
   app.add_option("--tokenizer", o.tokenizer, "subword (SentencePiece BPE, trained on the corpus) | bytes")
       ->capture_default_str()
@@ -53,7 +56,9 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--proj-init", o.proj_init, "how E and F start: pooling | uniform | xavier | gaussian")
       ->capture_default_str()
       ->check(one_of({"pooling", "uniform", "xavier", "gaussian"}));
-  app.add_option("--seq-len", o.seq_len, "sequence length n")->capture_default_str()->check(int_range(1, kMaxSize));
+  app.add_option("--seq-len", o.seq_len, "sequence length n")
+      ->capture_default_str()
+      ->check(int_range(1, kMaxSize));
   app.add_option("--dim", o.dim, "model width (divisible by --heads)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSize));
@@ -72,7 +77,9 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
                  "checkpoint's unless --extend)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSteps));
-  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str()->check(int_range(1, kMaxSize));
+  app.add_option("--batch", o.batch, "sequences per step")
+      ->capture_default_str()
+      ->check(int_range(1, kMaxSize));
   app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str()->check(positive_finite());
   app.add_option("--warmup", o.warmup, "linear warmup steps (at most --steps)")
       ->capture_default_str()
@@ -84,7 +91,9 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
       ->capture_default_str()
       ->check(non_negative_finite());
   app.add_option("--clip", o.clip, "gradient norm clip")->capture_default_str()->check(positive_finite());
-  app.add_option("--seed", o.seed, "seed for init, data and dropout")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed for init, data and dropout")
+      ->capture_default_str()
+      ->check(seed_value());
   app.add_option("--eval-every", o.eval_every, "steps between validations")
       ->capture_default_str()
       ->check(int_range(1, kMaxSteps));
@@ -116,8 +125,8 @@ EncoderConfig mlm_config_from_flags(const MlmOptions& o, int64_t vocab) {
   return cfg;
 }
 
-void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const EncoderConfig& cfg, TokenizerKind tok,
-                               const nlohmann::json& train, int64_t done) {
+void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const EncoderConfig& cfg,
+                               TokenizerKind tok, const nlohmann::json& train, int64_t done) {
   ResumeSettings r(app, o.resume);
   // The model: its config and tokenizer are in the checkpoint.
   r.keep("--tokenizer", o.tokenizer, std::string(tokenizer_kind_name(tok)));
@@ -135,7 +144,8 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
   r.keep("--tie-embeddings", o.tie, cfg.tie_embeddings);
   r.keep("--token-init-std", o.token_init_std, cfg.token_init_std);
   // n: the run's --seq-len (an older checkpoint without "train" trained at its max_len, train_mlm's n).
-  r.keep("--seq-len", o.seq_len, train.contains("seq_len") ? r.stored<int64_t>(train, "seq_len") : cfg.max_len);
+  r.keep("--seq-len", o.seq_len,
+         train.contains("seq_len") ? r.stored<int64_t>(train, "seq_len") : cfg.max_len);
   // The training: what the batches, the updates and the schedule were.
   r.keep("--batch", o.batch, train, "batch");
   r.keep("--masking", o.masking, train, "masking");
@@ -148,9 +158,11 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
   // The corpus: a different path to the same text is fine (check_same_corpus compares the text itself).
   if (!r.given("--corpus") && train.contains("corpus")) o.corpus = r.stored<std::string>(train, "corpus");
   if (train.contains("steps"))
-    o.steps = r.schedule_length("--steps", "step", o.steps, r.stored<int64_t>(train, "steps"), done, o.extend);
+    o.steps =
+        r.schedule_length("--steps", "step", o.steps, r.stored<int64_t>(train, "steps"), done, o.extend);
   else  // an older checkpoint: its schedule was not stored; --steps (or its default) is the schedule
-    LF_USAGE_CHECK(o.steps > done, "--steps {} is not beyond the checkpoint's step {} ({})", o.steps, done, o.resume);
+    LF_USAGE_CHECK(o.steps > done, "--steps {} is not beyond the checkpoint's step {} ({})", o.steps, done,
+                   o.resume);
   // What is only reported may change; left out, it stays as the run had it.
   r.default_to("--eval-every", o.eval_every, train, "eval_every");
   r.default_to("--eval-batches", o.eval_batches, train, "eval_batches");
@@ -161,11 +173,12 @@ void check_mlm_flags(const CLI::App& app, MlmOptions& o, int64_t done) {
   // The default warmup is shortened to fit a short run; a --warmup given explicitly must fit.
   if (app.count("--warmup") == 0 && o.resume.empty()) o.warmup = std::min(o.warmup, o.steps);
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
-  LF_USAGE_CHECK(o.attention != "linformer" || o.k <= o.seq_len,
-                 "--k {} exceeds --seq-len {}: Linformer projects the n positions onto k <= n (pass a smaller --k)",
-                 o.k, o.seq_len);
-  LF_USAGE_CHECK(o.warmup <= o.steps || app.count("--warmup") == 0, "--warmup {} exceeds --steps {}", o.warmup,
-                 o.steps);
+  LF_USAGE_CHECK(
+      o.attention != "linformer" || o.k <= o.seq_len,
+      "--k {} exceeds --seq-len {}: Linformer projects the n positions onto k <= n (pass a smaller --k)", o.k,
+      o.seq_len);
+  LF_USAGE_CHECK(o.warmup <= o.steps || app.count("--warmup") == 0, "--warmup {} exceeds --steps {}",
+                 o.warmup, o.steps);
   LF_USAGE_CHECK(o.tokenizer == "subword" || !o.resume.empty() || app.count("--vocab") == 0,
                  "--vocab {} applies to --tokenizer subword; the bytes tokenizer has 258 ids", o.vocab);
   if (app.count("--stop-at")) {
@@ -197,15 +210,16 @@ nlohmann::json corpus_fingerprint(const TextCorpus& corpus) {
 void check_same_corpus(const nlohmann::json& train, const TextCorpus& corpus, const std::string& checkpoint) {
   if (!train.contains("corpus_fnv1a")) return;  // an older checkpoint: nothing to compare with
   const nlohmann::json now = corpus_fingerprint(corpus);
-  auto stored = [&](const char* key) { return train.contains(key) ? train.at(key).dump() : std::string("?"); };
-  LF_USAGE_CHECK(stored("corpus_bytes") == now["corpus_bytes"].dump() &&
-                     stored("corpus_documents") == now["corpus_documents"].dump() &&
-                     stored("corpus_fnv1a") == now["corpus_fnv1a"].dump(),
-                 "--corpus {}: not the text the checkpoint was trained on ({}: {} bytes in {} documents, hash {}; "
-                 "this corpus: {} bytes in {} documents, hash {})",
-                 corpus.source(), checkpoint, stored("corpus_bytes"), stored("corpus_documents"),
-                 stored("corpus_fnv1a"), now["corpus_bytes"].dump(), now["corpus_documents"].dump(),
-                 now["corpus_fnv1a"].dump());
+  auto text = [](const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); };
+  auto stored = [&](const char* key) { return train.contains(key) ? text(train.at(key)) : std::string("?"); };
+  LF_USAGE_CHECK(
+      stored("corpus_bytes") == text(now["corpus_bytes"]) &&
+          stored("corpus_documents") == text(now["corpus_documents"]) &&
+          stored("corpus_fnv1a") == text(now["corpus_fnv1a"]),
+      "--corpus {}: not the text the checkpoint was trained on ({}: {} bytes in {} documents, hash {}; "
+      "this corpus: {} bytes in {} documents, hash {})",
+      corpus.source(), checkpoint, stored("corpus_bytes"), stored("corpus_documents"), stored("corpus_fnv1a"),
+      text(now["corpus_bytes"]), text(now["corpus_documents"]), text(now["corpus_fnv1a"]));
 }
 
 nlohmann::json mlm_train_settings(const MlmOptions& o, const TextCorpus& corpus) {

@@ -33,8 +33,8 @@ EncoderConfig mlm_config_from_flags(const MlmOptions& o, int64_t vocab);
 // A resumed run: the model flags must agree with the checkpoint's config and tokenizer, the training flags
 // with its "train" metadata (`train`, empty for checkpoints written before it existed); flags left out take
 // the checkpoint's values. `done` is the checkpoint's step. UsageError names the first conflict.
-void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const EncoderConfig& cfg, TokenizerKind tok,
-                               const nlohmann::json& train, int64_t done);
+void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const EncoderConfig& cfg,
+                               TokenizerKind tok, const nlohmann::json& train, int64_t done);
 
 // Checks between flags (and against the checkpoint's step `done`, 0 for a fresh run) once every value is
 // known: dim divisible by heads, k <= n, warmup <= steps, --stop-at inside the run. A fresh run's default

@@ -5,24 +5,28 @@ namespace lf {
 int64_t ResumeSettings::schedule_length(const std::string& flag, const std::string& unit, int64_t requested,
                                         int64_t stored, int64_t done, bool extend) const {
   if (!given(flag)) {
-    LF_USAGE_CHECK(done < stored,
-                   "--resume {}: the run is complete ({} {} of {}); to train further give {} with a larger value "
-                   "and --extend",
-                   path_, unit, done, stored, flag);
+    LF_USAGE_CHECK(
+        done < stored,
+        "--resume {}: the run is complete ({} {} of {}); to train further give {} with a larger value "
+        "and --extend",
+        path_, unit, done, stored, flag);
     return stored;
   }
-  LF_USAGE_CHECK(requested > done, "{} {} is not beyond the checkpoint's {} {} ({}): nothing would be trained", flag,
-                 requested, unit, done, path_);
+  LF_USAGE_CHECK(requested > done,
+                 "{} {} is not beyond the checkpoint's {} {} ({}): nothing would be trained", flag, requested,
+                 unit, done, path_);
   if (requested == stored) return stored;
-  LF_USAGE_CHECK(requested > stored || !extend,
-                 "{} {} with --extend: the checkpoint's schedule is {}, so --extend would shorten it; use --stop-at "
-                 "to stop early",
-                 flag, requested, stored);
-  LF_USAGE_CHECK(extend,
-                 "{} {} differs from the checkpoint's schedule, {} {}s ({}): a resumed run keeps its schedule, so "
-                 "that it ends as a straight run would; to train longer add --extend (the schedule is stretched to "
-                 "{} and the learning rate rises again), to stop early use --stop-at",
-                 flag, requested, stored, unit, path_, requested);
+  LF_USAGE_CHECK(
+      requested > stored || !extend,
+      "{} {} with --extend: the checkpoint's schedule is {}, so --extend would shorten it; use --stop-at "
+      "to stop early",
+      flag, requested, stored);
+  LF_USAGE_CHECK(
+      extend,
+      "{} {} differs from the checkpoint's schedule, {} {}s ({}): a resumed run keeps its schedule, so "
+      "that it ends as a straight run would; to train longer add --extend (the schedule is stretched to "
+      "{} and the learning rate rises again), to stop early use --stop-at",
+      flag, requested, stored, unit, path_, requested);
   return requested;
 }
 

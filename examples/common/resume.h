@@ -22,9 +22,12 @@ namespace lf {
 // Formats a setting for a message: strings quoted, booleans as true/false, doubles in shortest form.
 template <class T>
 std::string setting_text(const T& v) {
-  if constexpr (std::is_same_v<T, std::string>) return "'" + v + "'";
-  else if constexpr (std::is_same_v<T, bool>) return v ? "true" : "false";
-  else return fmt::format("{}", v);
+  if constexpr (std::is_same_v<T, std::string>)
+    return "'" + v + "'";
+  else if constexpr (std::is_same_v<T, bool>)
+    return v ? "true" : "false";
+  else
+    return fmt::format("{}", v);
 }
 
 class ResumeSettings {
@@ -38,10 +41,11 @@ class ResumeSettings {
   // value than `stored`, UsageError; otherwise `value` becomes `stored`.
   template <class T>
   void keep(const std::string& flag, T& value, const T& stored) const {
-    LF_USAGE_CHECK(!given(flag) || value == stored,
-                   "{} {} differs from the checkpoint's {} ({}): a resumed run keeps the settings it was started "
-                   "with; leave the flag out, or start a new run without --resume",
-                   flag, setting_text(value), setting_text(stored), path_);
+    LF_USAGE_CHECK(
+        !given(flag) || value == stored,
+        "{} {} differs from the checkpoint's {} ({}): a resumed run keeps the settings it was started "
+        "with; leave the flag out, or start a new run without --resume",
+        flag, setting_text(value), setting_text(stored), path_);
     value = stored;
   }
   // The same with the stored value read from `train[key]`; a missing key (an older checkpoint) leaves
