@@ -152,6 +152,8 @@ int run(Options& o) {
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
   std::sort(o.ns.begin(), o.ns.end());
   o.ns.erase(std::unique(o.ns.begin(), o.ns.end()), o.ns.end());
+  std::sort(o.ks.begin(), o.ks.end());  // a k given twice would be timed twice and plotted as one curve
+  o.ks.erase(std::unique(o.ks.begin(), o.ks.end()), o.ks.end());
   LF_USAGE_CHECK(std::any_of(o.ks.begin(), o.ks.end(), [&](int64_t k) { return k <= o.ns.back(); }),
                  "--ks: every k exceeds the largest n {}: no Linformer would run", o.ns.back());
   const Device dev = o.device == "cpu"    ? Device::cpu()

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 
@@ -102,6 +103,10 @@ int train(const CLI::App& app, Options& o) {
   check_fashion_flags(app, o, at.step);
   prepare_out_dir("--out", o.out);
   const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
+  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
+    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
+               "instead)\n",
+               ckpt_path, csv_path, ckpt_path);
 
   FashionMnist train = with_flag("--data", o.data, [&] { return load_fashion_mnist("train", o.data); });
   FashionMnist test = with_flag("--data", o.data, [&] { return load_fashion_mnist("test", o.data); });

@@ -127,6 +127,10 @@ int train(const CLI::App& app, Options& o) {
   o.whole_words = o.masking == "whole-word";
   prepare_out_dir("--out", o.out);
   const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
+  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
+    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
+               "instead)\n",
+               ckpt_path, csv_path, ckpt_path);
   if (!o.resume.empty() && stored.empty())
     fmt::print(
         "note: {} has no 'train' metadata (an older checkpoint): the schedule and the training settings "

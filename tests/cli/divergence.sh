@@ -18,6 +18,7 @@ rc=$?
 set -e
 [ "$rc" = 1 ] || fail "exit $rc after divergence, expected 1: $(tail -n 3 out.txt)"
 grep -q "training diverged" out.txt || fail "no 'training diverged' message: $(tail -n 3 out.txt)"
+grep -q "is from an earlier run; this new run replaces it" out.txt || fail "no note that a new run replaces the checkpoint"
 cmp run/checkpoint.safetensors good.safetensors || fail "the diverged run overwrote the checkpoint"
 "$bin/train_mlm" --resume run/checkpoint.safetensors --out run >/dev/null 2>&1 || fail "the kept checkpoint resumes"
 echo "ok: the diverged run exited 1 and the step-4 checkpoint is intact and resumes"
