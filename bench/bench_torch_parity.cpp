@@ -26,6 +26,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "examples/common/cli_checks.h"
+#include "examples/common/entry.h"
 #include "nn/data_text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
@@ -112,6 +114,8 @@ struct WorkDir {
 };
 
 int run(const Options& o) {
+  LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
+  LF_USAGE_CHECK(o.attention == "standard" || o.k <= o.n, "--k {} exceeds --n {}", o.k, o.n);
   std::string tried, python = find_python(&tried);
   if (python.empty()) {
     fmt::print(
@@ -242,39 +246,60 @@ int run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
+  constexpr int64_t kMax = int64_t(1) << 24;
   CLI::App app{"Train lf and the PyTorch twin side by side on the same batches; compare their losses."};
-  app.add_option("--steps", o.steps, "training steps")->capture_default_str();
-  app.add_option("--attention", o.attention, "linformer | standard")->capture_default_str();
-  app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")->capture_default_str();
-  app.add_option("--k", o.k, "Linformer's projected length")->capture_default_str();
-  app.add_option("--dim", o.dim, "model width")->capture_default_str();
-  app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str();
-  app.add_option("--heads", o.heads, "attention heads")->capture_default_str();
-  app.add_option("--n", o.n, "sequence length")->capture_default_str();
-  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
+  app.add_option("--steps", o.steps, "training steps")->capture_default_str()->check(int_range(1, 1'000'000));
+  app.add_option("--attention", o.attention, "linformer | standard")
+      ->capture_default_str()
+      ->check(one_of({"linformer", "standard"}));
+  app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")
+      ->capture_default_str()
+      ->check(one_of({"none", "headwise", "kv", "layerwise"}));
+  app.add_option("--k", o.k, "Linformer's projected length (at most --n)")
+      ->capture_default_str()
+      ->check(int_range(1, kMax));
+  app.add_option("--dim", o.dim, "model width (divisible by --heads)")
+      ->capture_default_str()
+      ->check(int_range(1, kMax));
+  app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str()->check(int_range(1, 4096));
+  app.add_option("--heads", o.heads, "attention heads")->capture_default_str()->check(int_range(1, 4096));
+  app.add_option("--n", o.n, "sequence length")->capture_default_str()->check(int_range(1, kMax));
+  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str()->check(int_range(1, kMax));
   app.add_option("--proj-init", o.proj_init, "how E and F start: pooling | uniform | xavier | gaussian")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(one_of({"pooling", "uniform", "xavier", "gaussian"}));
   app.add_flag("--tie-embeddings", o.tie, "the output layer reuses tok.weight");
-  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str()->check(positive_finite());
   app.add_option("--warmup", o.warmup,
-                 "linear warmup steps, at most --steps (then cosine decay to 5% of --lr)")
-      ->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW's decoupled weight decay")->capture_default_str();
-  app.add_option("--clip", o.clip, "gradient norm clip (0: none)")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed for the initial weights and the batches")->capture_default_str();
-  app.add_option("--corpus", o.corpus, "text file, or a directory of fortune files")->capture_default_str();
-  app.add_option("--every", o.every, "print the losses every this many steps")->capture_default_str();
+                 "linear warmup steps (more than --steps: all of them; then cosine decay to 5% of --lr)")
+      ->capture_default_str()
+      ->check(int_range(0, 1'000'000));
+  app.add_option("--weight-decay", o.weight_decay, "AdamW's decoupled weight decay")
+      ->capture_default_str()
+      ->check(non_negative_finite());
+  app.add_option("--clip", o.clip, "gradient norm clip (0: none)")
+      ->capture_default_str()
+      ->check(non_negative_finite());
+  app.add_option("--seed", o.seed, "seed for the initial weights and the batches")
+      ->capture_default_str()
+      ->check(seed_value());
+  app.add_option("--corpus", o.corpus, "text file, or a directory of fortune files")
+      ->capture_default_str()
+      ->check(readable_path());
+  app.add_option("--every", o.every, "print the losses every this many steps")
+      ->capture_default_str()
+      ->check(int_range(1, 1'000'000));
   app.add_option("--tolerance", o.tolerance, "largest relative loss difference that passes")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(non_negative_finite());
   app.add_option("--threads", o.threads, "torch and BLAS threads of the twin (lf: OMP_NUM_THREADS)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(int_range(1, 1024));
   app.add_flag("!--no-floor", o.floor, "skip the second twin run in f64 (the f32 drift column)");
-  app.add_option("--keep", o.keep, "write the files into this directory and keep them");
-  CLI11_PARSE(app, argc, argv);
-  try {
-    return run(o);
-  } catch (const Error& e) {
-    fmt::print(stderr, "bench_torch_parity: {}\n", e.what());
-    return 2;
-  }
+  app.add_option("--keep", o.keep, "write the files into this directory and keep them")->check(output_dir());
+  // Exit 0: the losses agree (or PyTorch is missing: skipped); 1: they do not, or an error; 2: the command
+  // line.
+  return run_program(
+      "bench_torch_parity", app, argc, argv, [&] { return run(o); },
+      "use smaller sizes (--batch, --n, --dim) or fewer --steps");
 }

@@ -10,6 +10,8 @@
 #include <cstdio>
 
 #include "backends/profiler.h"
+#include "examples/common/cli_checks.h"
+#include "examples/common/entry.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "ops/ops.h"
@@ -23,26 +25,46 @@ int main(int argc, char** argv) {
   std::string attention = "linformer", device = "cpu";
   int64_t batch = 8, steps = 10, warmup = 2, threads = 2, rounds = 1;
   bool torch = false, profile = false;
+  constexpr int64_t kMax = int64_t(1) << 24;
   CLI::App app{"Time an MLM training step; optionally compare with PyTorch and profile per op."};
-  app.add_option("--n", cfg.max_len, "sequence length")->capture_default_str();
-  app.add_option("--k", cfg.k, "Linformer k")->capture_default_str();
-  app.add_option("--dim", cfg.dim, "model width")->capture_default_str();
-  app.add_option("--depth", cfg.depth, "blocks")->capture_default_str();
-  app.add_option("--heads", cfg.heads, "heads")->capture_default_str();
-  app.add_option("--batch", batch, "batch size")->capture_default_str();
-  app.add_option("--steps", steps, "timed steps")->capture_default_str();
-  app.add_option("--warmup", warmup, "untimed steps first")->capture_default_str();
-  app.add_option("--attention", attention, "linformer | standard")->capture_default_str();
-  app.add_option("--device", device, "cpu | cuda")->capture_default_str();
-  app.add_option("--threads", threads, "PyTorch is timed at 1 .. this many threads; the best counts")->capture_default_str();
+  app.add_option("--n", cfg.max_len, "sequence length")->capture_default_str()->check(lf::int_range(1, kMax));
+  app.add_option("--k", cfg.k, "Linformer k (at most --n)")
+      ->capture_default_str()
+      ->check(lf::int_range(1, kMax));
+  app.add_option("--dim", cfg.dim, "model width (divisible by --heads)")
+      ->capture_default_str()
+      ->check(lf::int_range(1, kMax));
+  app.add_option("--depth", cfg.depth, "blocks")->capture_default_str()->check(lf::int_range(1, 4096));
+  app.add_option("--heads", cfg.heads, "heads")->capture_default_str()->check(lf::int_range(1, 4096));
+  app.add_option("--batch", batch, "batch size")->capture_default_str()->check(lf::int_range(1, kMax));
+  app.add_option("--steps", steps, "timed steps (the median is reported)")
+      ->capture_default_str()
+      ->check(lf::int_range(1, 1'000'000));
+  app.add_option("--warmup", warmup, "untimed steps first")
+      ->capture_default_str()
+      ->check(lf::int_range(0, 1'000'000));
+  app.add_option("--attention", attention, "linformer | standard")
+      ->capture_default_str()
+      ->check(lf::one_of({"linformer", "standard"}));
+  app.add_option("--device", device, "cpu | cuda")->capture_default_str()->check(lf::device_name());
+  app.add_option("--threads", threads, "PyTorch is timed at 1 .. this many threads; the best counts")
+      ->capture_default_str()
+      ->check(lf::int_range(1, 1024));
   app.add_flag("--torch", torch, "also time the PyTorch twin (bench/torch_twin.py)");
   app.add_option("--rounds", rounds, "rounds of lf then each torch configuration; each keeps its best round")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(lf::int_range(1, 1000));
   app.add_flag("--profile", profile, "print a per-op profile of one step");
-  CLI11_PARSE(app, argc, argv);
-  try {
+  return run_program("bench_train_step", app, argc, argv, [&] {
+    LF_USAGE_CHECK(cfg.dim % cfg.heads == 0, "--dim {} is not divisible by --heads {}", cfg.dim, cfg.heads);
+    LF_USAGE_CHECK(attention == "standard" || cfg.k <= cfg.max_len, "--k {} exceeds --n {}", cfg.k,
+                   cfg.max_len);
+    LF_USAGE_CHECK(!torch || device == "cpu" || device == "cuda",
+                   "--device {} with --torch: the twin takes cpu or cuda", device);
     cfg.kind = parse_attention_kind(attention);
-    Device dev = device == "cuda" ? Device::cuda(0) : Device::cpu();
+    Device dev = device == "cpu"    ? Device::cpu()
+                 : device == "cuda" ? Device::cuda(0)
+                                    : Device::cuda(std::stoi(device.substr(5)));
     manual_seed(0);
     MaskedLM model(cfg);
     model.to(dev);
@@ -138,9 +160,6 @@ int main(int argc, char** argv) {
       step();
       fmt::print("\nprofile of one step:\n{}", prof.table());
     }
-  } catch (const Error& e) {
-    fmt::print(stderr, "bench_train_step: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

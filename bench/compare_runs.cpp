@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "examples/common/cli_checks.h"
+#include "examples/common/entry.h"
 #include "examples/common/plot.h"
 
 using namespace lf;
@@ -52,6 +54,7 @@ Run read_run(const std::string& arg, const std::string& column) {
     r.curve.y.push_back(v[col]);
     r.last = v[col];
   }
+  LF_CHECK(!r.curve.x.empty(), "compare_runs: {}/metrics.csv has no values in column '{}'", dir, column);
   if (last_step > first_step) r.ms_per_step = 1e3 * (last_secs - first_secs) / (last_step - first_step);
   return r;
 }
@@ -62,13 +65,22 @@ int main(int argc, char** argv) {
   std::string out, title, column = "val_loss", y_label = "validation loss (nats per masked token)";
   std::vector<std::string> runs;
   CLI::App app{"Plot and tabulate the validation curves of several train_mlm runs."};
-  app.add_option("--out", out, "PNG to write")->required();
+  app.add_option("--out", out, "PNG to write")->required()->check(non_empty());
   app.add_option("--title", title, "plot title");
-  app.add_option("--column", column, "metrics.csv column to compare")->capture_default_str();
+  app.add_option("--column", column, "metrics.csv column to compare")
+      ->capture_default_str()
+      ->check(non_empty());
   app.add_option("--y-label", y_label, "y axis label")->capture_default_str();
-  app.add_option("runs", runs, "RUN_DIR[:LABEL] ...")->required();
-  CLI11_PARSE(app, argc, argv);
-  try {
+  // Each run's directory must hold a readable metrics.csv: checked with the command line.
+  auto run_dir = CLI::Validator(
+      [](std::string& arg) -> std::string {
+        std::string csv = arg.substr(0, arg.find(':')) + "/metrics.csv";
+        return readable_file()(csv);
+      },
+      "RUN_DIR[:LABEL]");
+  app.add_option("runs", runs, "RUN_DIR[:LABEL] ...")->required()->check(run_dir);
+  return run_program("compare_runs", app, argc, argv, [&] {
+    prepare_out_file("--out", out);
     std::vector<Run> all;
     std::vector<PlotSeries> series;
     for (const std::string& a : runs) {
@@ -80,9 +92,6 @@ int main(int argc, char** argv) {
     for (const Run& r : all)
       fmt::print("| {} | {:.4f} | {:.3f} | {:.1f} |\n", r.label, r.last, r.last / all[0].last, r.ms_per_step);
     fmt::print("plot: {}\n", out);
-  } catch (const Error& e) {
-    fmt::print(stderr, "compare_runs: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -3,18 +3,27 @@
 //   build/train_fashion_mnist                          # 4x4 patches: n = 49 positions of 16 pixels
 //   build/train_fashion_mnist --patch 0 --k 64         # pixel sequence: n = 784 positions of 1 pixel
 //   build/train_fashion_mnist --minutes 15             # stop training after 15 minutes, then test
+//   build/train_fashion_mnist --resume runs/fashion_mnist/checkpoint.safetensors   # continue a run
 //
 // Each image [28, 28] -> sequence [n, F] -> "proj" Linear(F, dim) + positions -> Linformer blocks ->
 // mean pooling -> Linear(dim, 10). Reports test accuracy after every epoch; writes <out>/metrics.csv,
-// <out>/curves.png and <out>/model.safetensors.
+// <out>/curves.png, <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and
+// when the run stops) and <out>/model.safetensors. A resumed run continues bit-identically: it takes its
+// settings from the checkpoint (examples/common/fashion_options.h) and refuses flags that contradict it.
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 
+#include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/entry.h"
+#include "examples/common/fashion_options.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
+#include "nn/checkpoint.h"
 #include "nn/data_fashion_mnist.h"
 #include "nn/data_text.h"
 #include "nn/models.h"
@@ -27,15 +36,16 @@ using namespace lf;
 
 namespace {
 
-struct Options {
-  std::string data = kFashionMnistDir, out = "runs/fashion_mnist", sharing = "layerwise";
-  int64_t patch = 4, dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
-  double lr = 2e-3, weight_decay = 0.05, dropout = 0.0, minutes = 15;
-  uint64_t seed = 1;
-};
+using Options = FashionOptions;
 
 Tensor as_sequence(const Tensor& images, int64_t patch) {
   return patch == 0 ? pixel_sequence(images) : patch_sequence(images, patch);
+}
+
+// The first `n` images of a split (--train-images, --test-images).
+FashionMnist first(const FashionMnist& d, int64_t n) {
+  if (n >= d.size()) return d;
+  return {d.images.narrow(0, 0, n).contiguous(), d.labels.narrow(0, 0, n).contiguous()};
 }
 
 // Accuracy of `model` on `seq` [N, n, F] / `labels` [N], in batches, without recording a graph.
@@ -59,103 +69,183 @@ double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labe
   return double(correct) / double(N);
 }
 
+// The curves from metrics.csv, so that a resumed run plots its whole history.
+void plot_curves(const std::string& csv_path, const std::string& png) {
+  PlotSeries loss{"train loss (epoch mean)", {}, {}}, err{"test error (1 - accuracy)", {}, {}};
+  std::ifstream in(csv_path);
+  std::string line;
+  std::getline(in, line);  // header: epoch, step, train_loss, test_accuracy, seconds
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = split_csv_line(line);
+    if (f.size() < 4) continue;
+    const double epoch = std::atof(f[0].c_str());
+    loss.x.push_back(epoch), loss.y.push_back(std::atof(f[2].c_str()));
+    err.x.push_back(epoch), err.y.push_back(1 - std::atof(f[3].c_str()));
+  }
+  write_line_plot(png, {loss, err},
+                  {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
+}
+
+bool all_finite(const std::vector<Tensor>& params) {
+  NoGradGuard no_grad;
+  for (const Tensor& p : params)
+    if (!std::isfinite(sum(mul(p, p)).item())) return false;
+  return true;
+}
+
+int train(const CLI::App& app, Options& o) {
+  LoadedCheckpoint loaded;
+  FashionProgress at;  // where the run is: epoch 1, step 0 for a fresh run
+  if (!o.resume.empty()) {
+    loaded = with_flag("--resume", o.resume, [&] { return load_checkpoint(o.resume); });
+    at = with_flag("--resume", o.resume, [&] { return adopt_fashion_checkpoint(app, o, loaded); });
+  }
+  check_fashion_flags(app, o, at.step);
+  prepare_out_dir("--out", o.out);
+  const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
+  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
+    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
+               "instead)\n",
+               ckpt_path, csv_path, ckpt_path);
+
+  FashionMnist train = with_flag("--data", o.data, [&] { return load_fashion_mnist("train", o.data); });
+  FashionMnist test = with_flag("--data", o.data, [&] { return load_fashion_mnist("test", o.data); });
+  train = first(train, o.train_images), test = first(test, o.test_images);
+  LF_USAGE_CHECK(o.batch <= train.size(),
+                 "--batch {} exceeds the {} training images: an epoch would have no step", o.batch,
+                 train.size());
+  Tensor train_seq = as_sequence(train.images, o.patch), test_seq = as_sequence(test.images, o.patch);
+  const int64_t n = train_seq.size(1), F = train_seq.size(2);
+  const EncoderConfig cfg = fashion_config(app, o, n, F);
+  manual_seed(o.seed);
+  SequenceClassifier model(cfg, kFashionMnistClasses);
+  fmt::print("Fashion-MNIST: {} train / {} test images as sequences of n = {} positions x {} features\n",
+             train.size(), test.size(), n, F);
+  fmt::print("model: Linformer k {}, {} sharing, dim {}, depth {}, heads {}: {} parameters\n", cfg.k,
+             sharing_name(cfg.sharing), cfg.dim, cfg.depth, cfg.heads, model.num_parameters());
+
+  const int64_t steps_per_epoch = train.size() / o.batch, total = steps_per_epoch * o.epochs;
+  LF_USAGE_CHECK(app.count("--warmup") == 0 || o.warmup <= total, "--warmup {} exceeds the run's {} steps",
+                 o.warmup, total);
+  LF_USAGE_CHECK(app.count("--stop-at") == 0 || o.stop_at <= total,
+                 "--stop-at {} is beyond the run's {} steps", o.stop_at, total);
+  AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
+  LRSchedule schedule(o.lr, std::min(o.warmup, total), total, Decay::cosine, o.lr * 0.02);
+  Rng rng(o.seed);
+  if (!o.resume.empty()) {
+    with_flag("--resume", o.resume, [&] { restore_checkpoint(loaded, model, opt); });
+    rng.set_state(at.epoch_rng);
+    fmt::print("resumed from {} at step {} of {} (epoch {}, {} of its {} steps done)\n", o.resume, at.step,
+               total, at.epoch, at.epoch_step, steps_per_epoch);
+    // A crashed run's rows after the checkpoint, and a partial epoch's row at it (the epoch is finished
+    // now), are written again below.
+    auto keep = [&](double s) { return s < double(at.step) || (s == double(at.step) && at.epoch_step == 0); };
+    if (int64_t dropped = keep_csv_rows(csv_path, "step", keep))
+      fmt::print("{}: dropped {} rows from step {} on (written after the checkpoint)\n", csv_path, dropped,
+                 at.step);
+  }
+  CsvWriter csv(csv_path, {"epoch", "step", "train_loss", "test_accuracy", "seconds"},
+                /*append=*/at.step > 0);
+  std::map<std::string, std::string> meta = fashion_meta(o, cfg, total);
+  std::vector<Tensor> params = model.parameters();
+  int64_t saved = at.step;  // the step the checkpoint file holds (0: none written)
+  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
+  auto kept = [&] {
+    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
+                     : std::string("no checkpoint was written");
+  };
+  auto save = [&](const FashionProgress& p) {
+    LF_CHECK(
+        all_finite(params),
+        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr)",
+        p.step, kept());
+    save_checkpoint(ckpt_path, model, opt, fashion_checkpoint(meta, p));
+    saved = p.step;
+  };
+
+  std::vector<int64_t> order(size_t(train.size()));
+  Progress progress(total, "train", "img");
+  progress.resume_from(at.step);
+  auto t0 = std::chrono::steady_clock::now();
+  auto minutes = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
+  };
+  const int64_t stop_at = app.count("--stop-at") ? o.stop_at : total;
+  double acc = NAN;
+  int64_t step = at.step;
+  bool out_of_time = false, stopped = false;
+  for (int64_t epoch = at.epoch; epoch <= o.epochs && !out_of_time && !stopped; ++epoch) {
+    const Rng::State epoch_rng = rng.state();  // a mid-epoch checkpoint stores it to redo this shuffle
+    std::iota(order.begin(), order.end(), 0);
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
+    const bool resumed_epoch = epoch == at.epoch;
+    double loss_sum = resumed_epoch ? at.loss_sum : 0;
+    int64_t loss_count = resumed_epoch ? at.loss_count : 0, s = resumed_epoch ? at.epoch_step : 0;
+    auto here = [&] { return FashionProgress{step, epoch, s, loss_sum, loss_count, epoch_rng}; };
+    for (; s < steps_per_epoch;) {
+      Tensor idx = from_vector(
+          std::vector<int64_t>(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch), {o.batch});
+      Tensor x = index_select(train_seq, 0, idx), y = index_select(train.labels, 0, idx);
+      opt.set_lr(schedule.at(opt.step_count()));
+      Tensor loss = cross_entropy(model.forward(x), y);
+      const double l = loss.item();
+      // A NaN or infinite loss stops the run before the update that would spread it into the weights.
+      LF_CHECK(std::isfinite(l),
+               "step {}: the training loss is {}: training diverged; {} (start again with a "
+               "lower --lr)",
+               step + 1, l, kept());
+      opt.zero_grad();
+      loss.backward();
+      const double norm = clip_grad_norm(params, 1.0);
+      LF_CHECK(std::isfinite(norm),
+               "step {}: the gradient norm is {}: training diverged; {} (start again with a "
+               "lower --lr)",
+               step + 1, norm, kept());
+      opt.step();
+      loss_sum += l, loss_count++, ++s;
+      progress.update(++step, l, double(o.batch), fmt::format("epoch {}", epoch));
+      if (s < steps_per_epoch && step % o.checkpoint_every == 0) save(here());
+      if (step >= stop_at) stopped = true;
+      if (minutes() > o.minutes) out_of_time = true;
+      if (stopped || out_of_time) break;
+    }
+    const bool epoch_done = s == steps_per_epoch;
+    if (stopped && !epoch_done) {  // --stop-at: the checkpoint is all; the epoch's row comes when it ends
+      save(here());
+      break;
+    }
+    acc = accuracy(model, test_seq, test.labels, 500);
+    double mean_loss = loss_sum / double(std::max<int64_t>(loss_count, 1));
+    progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}", epoch, mean_loss,
+                                 100 * acc, epoch_done ? "" : " (time limit reached)"));
+    csv.row({epoch, step, mean_loss, acc, minutes() * 60});
+    save(epoch_done ? FashionProgress{step, epoch + 1, 0, 0, 0, rng.state()} : here());
+  }
+  progress.finish();
+  plot_curves(csv_path, o.out + "/curves.png");
+  if (stopped && step < total) {
+    fmt::print("stopped at step {} of {} (--stop-at); continue with: train_fashion_mnist --resume {}\n", step,
+               total, ckpt_path);
+    return 0;
+  }
+  save_safetensors(o.out + "/model.safetensors", model.state_dict());
+  fmt::print("\n== summary\ntest accuracy   {:.2f}% after {} steps in {:.1f} minutes (n = {})\n", 100 * acc,
+             step, minutes(), n);
+  fmt::print("for comparison  GRU+SVM 88.8%, 2 conv + pooling 91.6% (Fashion-MNIST benchmark list)\n");
+  fmt::print(
+      "files           {0}/metrics.csv, {0}/curves.png, {0}/checkpoint.safetensors, {0}/model.safetensors\n",
+      o.out);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
-  app.add_option("--data", o.data, "directory with the IDX files")->capture_default_str();
-  app.add_option("--out", o.out, "directory for metrics.csv, curves.png, model.safetensors")->capture_default_str();
-  app.add_option("--patch", o.patch, "patch size P (n = (28/P)^2); 0 = one pixel per position (n = 784)")
-      ->capture_default_str();
-  app.add_option("--dim", o.dim, "model width")->capture_default_str();
-  app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str();
-  app.add_option("--heads", o.heads, "attention heads")->capture_default_str();
-  app.add_option("--k", o.k, "Linformer's projected length (at most n)")->capture_default_str();
-  app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")->capture_default_str();
-  app.add_option("--batch", o.batch, "images per step")->capture_default_str();
-  app.add_option("--epochs", o.epochs, "passes over the 60,000 training images")->capture_default_str();
-  app.add_option("--minutes", o.minutes, "stop training after this many minutes (then test)")->capture_default_str();
-  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app.add_option("--warmup", o.warmup, "warmup steps")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW weight decay")->capture_default_str();
-  app.add_option("--dropout", o.dropout, "dropout on residual branches")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed for init and data order")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    std::filesystem::create_directories(o.out);
-    FashionMnist train = load_fashion_mnist("train", o.data), test = load_fashion_mnist("test", o.data);
-    Tensor train_seq = as_sequence(train.images, o.patch), test_seq = as_sequence(test.images, o.patch);
-    const int64_t n = train_seq.size(1), F = train_seq.size(2);
-
-    EncoderConfig cfg;
-    cfg.in_features = F, cfg.dim = o.dim, cfg.depth = o.depth, cfg.heads = o.heads, cfg.max_len = n;
-    cfg.k = std::min(o.k, n), cfg.kind = AttentionKind::linformer, cfg.sharing = parse_sharing(o.sharing);
-    cfg.dropout = o.dropout;
-    cfg.validate();
-    manual_seed(o.seed);
-    SequenceClassifier model(cfg, kFashionMnistClasses);
-    fmt::print("Fashion-MNIST: {} train / {} test images as sequences of n = {} positions x {} features\n",
-               train.size(), test.size(), n, F);
-    fmt::print("model: Linformer k {}, {} sharing, dim {}, depth {}, heads {}: {} parameters\n", cfg.k,
-               sharing_name(cfg.sharing), cfg.dim, cfg.depth, cfg.heads, model.num_parameters());
-
-    const int64_t steps_per_epoch = train.size() / o.batch, total = steps_per_epoch * o.epochs;
-    AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
-    LRSchedule schedule(o.lr, std::min(o.warmup, total), total, Decay::cosine, o.lr * 0.02);
-    CsvWriter csv(o.out + "/metrics.csv", {"epoch", "step", "train_loss", "test_accuracy", "seconds"});
-    PlotSeries loss_curve{"train loss (epoch mean)", {}, {}}, acc_curve{"test error (1 - accuracy)", {}, {}};
-    Rng rng(o.seed);
-    std::vector<int64_t> order(size_t(train.size()));
-    Progress progress(total, "train", "img");
-    auto t0 = std::chrono::steady_clock::now();
-    auto minutes = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60; };
-    double acc = 0;
-    int64_t step = 0;
-    bool out_of_time = false;
-    for (int64_t epoch = 1; epoch <= o.epochs && !out_of_time; ++epoch) {
-      std::iota(order.begin(), order.end(), 0);
-      for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
-      double loss_sum = 0;
-      int64_t loss_count = 0;
-      for (int64_t s = 0; s < steps_per_epoch; ++s) {
-        Tensor idx = from_vector(std::vector<int64_t>(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch),
-                                 {o.batch});
-        Tensor x = index_select(train_seq, 0, idx), y = index_select(train.labels, 0, idx);
-        opt.set_lr(schedule.at(opt.step_count()));
-        Tensor loss = cross_entropy(model.forward(x), y);
-        opt.zero_grad();
-        loss.backward();
-        clip_grad_norm(model.parameters(), 1.0);
-        opt.step();
-        double l = loss.item();
-        loss_sum += l, loss_count++;
-        progress.update(++step, l, double(o.batch), fmt::format("epoch {}", epoch));
-        if (minutes() > o.minutes) {
-          out_of_time = true;
-          break;
-        }
-      }
-      acc = accuracy(model, test_seq, test.labels, 500);
-      double mean_loss = loss_sum / double(std::max<int64_t>(loss_count, 1));
-      progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}", epoch, mean_loss,
-                                   100 * acc, out_of_time ? " (time limit reached)" : ""));
-      csv.row({epoch, step, mean_loss, acc, minutes() * 60});
-      loss_curve.x.push_back(double(epoch)), loss_curve.y.push_back(mean_loss);
-      acc_curve.x.push_back(double(epoch)), acc_curve.y.push_back(1 - acc);
-    }
-    progress.finish();
-    write_line_plot(o.out + "/curves.png", {loss_curve, acc_curve},
-                    {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
-    save_safetensors(o.out + "/model.safetensors", model.state_dict());
-    fmt::print("\n== summary\ntest accuracy   {:.2f}% after {} steps in {:.1f} minutes (n = {})\n", 100 * acc, step,
-               minutes(), n);
-    fmt::print("for comparison  GRU+SVM 88.8%, 2 conv + pooling 91.6% (Fashion-MNIST benchmark list)\n");
-    fmt::print("files           {0}/metrics.csv, {0}/curves.png, {0}/model.safetensors\n", o.out);
-  } catch (const Error& e) {
-    fmt::print(stderr, "train_fashion_mnist: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+  CLI::App app{
+      "Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
+  add_fashion_options(app, o);
+  return run_program(
+      "train_fashion_mnist", app, argc, argv, [&] { return train(app, o); },
+      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)");
 }

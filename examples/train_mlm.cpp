@@ -3,7 +3,7 @@
 //   build/train_mlm                                   # defaults: a few minutes on 2 cores, fortunes corpus
 //   build/train_mlm --attention standard              # the same model with O(n^2) attention
 //   build/train_mlm --seq-len 512 --k 128 --sharing layerwise --steps 2000
-//   build/train_mlm --resume runs/mlm/checkpoint.safetensors --steps 8000   # continue a run
+//   build/train_mlm --resume runs/mlm/checkpoint.safetensors    # continue a run, with its own settings
 //   build/train_mlm --tokenizer bytes                   # byte-level, as before subwords
 //
 // First run: a SentencePiece BPE tokenizer is trained on the training documents (nn/tokenizer.h) and
@@ -12,15 +12,23 @@
 // backward -> clip -> AdamW with warmup + cosine. Writes <out>/metrics.csv, <out>/loss.png,
 // <out>/checkpoint.safetensors (to resume) and <out>/model.safetensors (weights, config and tokenizer, for
 // fill_mask and other programs); ends with validation loss, bits per byte and a filled-in sentence.
+//
+// Every flag is checked before any work (examples/common/mlm_options.cpp), a resumed run takes its settings
+// from the checkpoint and refuses flags that contradict it, and a loss that becomes NaN or infinite stops the
+// run with the last good checkpoint kept (docs/errors.md).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 
+#include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/entry.h"
 #include "examples/common/mlm_common.h"
+#include "examples/common/mlm_options.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
+#include "examples/common/resume.h"
 #include "nn/checkpoint.h"
 #include "nn/data_text.h"
 #include "nn/optim.h"
@@ -32,17 +40,7 @@ using namespace lf;
 
 namespace {
 
-struct Options {
-  std::string corpus = kFortunesDir, out = "runs/mlm", resume, attention = "linformer", sharing = "layerwise";
-  std::string tokenizer = "subword", masking = "whole-word", proj_init = "pooling", heldout;
-  std::string decay = "cosine", sample;
-  int64_t seq_len = 128, k = 64, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
-  int64_t vocab = 4096, eval_every = 500, eval_batches = 8, checkpoint_every = 500;
-  double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
-  bool tie = false;
-  bool whole_words = true;  // derived from --masking
-  uint64_t seed = 1;
-};
+using Options = MlmOptions;
 
 // The sample sentence when --sample is not given: word blanks for subwords, letter blanks for bytes.
 const char* kWordSample = "I think, therefore I ___. She said that ___ would come back tomorrow.";
@@ -90,197 +88,230 @@ void plot_curves(const std::string& csv_path, const std::string& png) {
                                         .y_label = "loss", .markers = false});
 }
 
+// Every parameter finite: a checkpoint is written only of a state a resumed run can continue from.
+bool all_finite(const std::vector<Tensor>& params) {
+  NoGradGuard no_grad;
+  for (const Tensor& p : params)
+    if (!std::isfinite(sum(mul(p, p)).item())) return false;
+  return true;
+}
+
+// The tokens of one side of the split, checked against n: too few is an error now, not at the first
+// validation after training has started.
+void check_enough(const std::vector<int64_t>& ids, const char* part, const Options& o) {
+  LF_CHECK(
+      int64_t(ids.size()) >= o.seq_len,
+      "--corpus {}: its {} part has {} tokens, fewer than --seq-len {} (use a larger corpus or a smaller "
+      "--seq-len)",
+      o.corpus, part, ids.size(), o.seq_len);
+}
+
+int train(const CLI::App& app, Options& o) {
+  check_resume_flags(app, o.steps, o.stop_at);
+  // Resuming: the model config, the tokenizer and the run's settings come from the checkpoint, and the
+  // flags are checked against them before anything else happens.
+  EncoderConfig cfg;
+  Tokenizer tok = Tokenizer::bytes();
+  LoadedCheckpoint loaded;
+  nlohmann::json stored;
+  int64_t start = 0;
+  if (!o.resume.empty()) {
+    loaded = with_flag("--resume", o.resume, [&] { return load_checkpoint(o.resume); });
+    cfg = with_flag("--resume", o.resume, [&] { return config_from_meta(loaded.ck.meta, o.resume); });
+    tok = with_flag("--resume", o.resume, [&] { return tokenizer_from_meta(loaded.ck.meta, o.resume); });
+    stored = train_metadata(loaded.ck.meta, o.resume);
+    start = loaded.ck.step;
+    adopt_checkpoint_settings(app, o, cfg, tok.kind(), stored, start);
+  }
+  check_mlm_flags(app, o, start);
+  o.whole_words = o.masking == "whole-word";
+  prepare_out_dir("--out", o.out);
+  const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
+  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
+    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
+               "instead)\n",
+               ckpt_path, csv_path, ckpt_path);
+  if (!o.resume.empty() && stored.empty())
+    fmt::print(
+        "note: {} has no 'train' metadata (an older checkpoint): the schedule and the training settings "
+        "come from the flags\n",
+        o.resume);
+
+  TextCorpus corpus = with_flag("--corpus", o.corpus, [&] { return TextCorpus::load(o.corpus); });
+  if (!o.resume.empty()) check_same_corpus(stored, corpus, o.resume);
+  TextCorpus::Split split = corpus.split(0.05);
+  fmt::print("corpus: {} ({:.2f} MB, {} documents; {} train / {} validation bytes)\n", corpus.source(),
+             double(corpus.size_bytes()) / 1e6, corpus.documents().size(),
+             TextCorpus::Split::bytes(split.train), TextCorpus::Split::bytes(split.valid));
+  // A fresh run: the tokenizer (trained on the training documents only) and the model.
+  if (o.resume.empty()) {
+    if (o.tokenizer == "subword") {
+      auto t0 = std::chrono::steady_clock::now();
+      tok = Tokenizer::train_subword(split.train, o.vocab);
+      fmt::print("tokenizer: SentencePiece BPE, {} ids, trained in {:.1f} s\n", tok.vocab_size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    cfg = mlm_config_from_flags(o, tok.vocab_size());
+  }
+  const std::vector<int64_t> train_ids = tok.encode_documents(split.train),
+                             valid_ids = tok.encode_documents(split.valid);
+  check_enough(train_ids, "training", o);
+  check_enough(valid_ids, "validation", o);
+  const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
+  fmt::print(
+      "tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} "
+      "nats\n",
+      train_ids.size(), valid_ids.size(),
+      double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()), o.masking, unigram);
+
+  // The held-out text and the sample are checked now, so that a bad one fails before training, not after.
+  std::vector<int64_t> held_ids;
+  if (!o.heldout.empty()) {
+    held_ids = with_flag("--heldout", o.heldout,
+                         [&] { return tok.encode_documents(TextCorpus::load(o.heldout).documents()); });
+    LF_CHECK(int64_t(held_ids.size()) >= o.seq_len, "--heldout {} has {} tokens, fewer than --seq-len {}",
+             o.heldout, held_ids.size(), o.seq_len);
+  }
+  const bool own_sample = app.count("--sample") > 0;
+  const std::string sample = own_sample                             ? o.sample
+                             : tok.kind() == TokenizerKind::subword ? kWordSample
+                                                                    : kByteSample;
+  if (own_sample)
+    with_flag("--sample", "'" + sample + "'", [&] { check_blanks_fit(tok, sample, cfg.max_len); });
+
+  manual_seed(o.seed);
+  MaskedLM model(cfg);
+  AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
+  LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.min_lr());
+  MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.whole_words));
+  if (!o.resume.empty()) {
+    with_flag("--resume", o.resume, [&] { restore_checkpoint(loaded, model, opt); });
+    bool rng = false;
+    for (auto& [name, t] : loaded.ck.extra)
+      if (name == "data_rng") batcher.set_rng_state(rng_state_from_tensor(t)), rng = true;
+    LF_CHECK(rng, "--resume {}: no extra.data_rng (the batcher's state), so the run cannot continue exactly",
+             o.resume);
+    fmt::print("resumed from {} at step {} of {}\n", o.resume, start, o.steps);
+    // Rows a crashed run wrote after its last checkpoint are written again below: drop them first.
+    if (int64_t dropped = keep_csv_rows(csv_path, "step", [&](double s) { return s <= double(start); }))
+      fmt::print("{}: dropped {} rows after step {} (written after the checkpoint)\n", csv_path, dropped,
+                 start);
+  }
+  fmt::print("model: {} attention{}, dim {}, depth {}, heads {}, n {}, vocab {}: {} parameters\n",
+             attention_kind_name(cfg.kind),
+             cfg.kind == AttentionKind::linformer
+                 ? fmt::format(" (k {}, {} sharing, {} init)", cfg.k, sharing_name(cfg.sharing),
+                               projection_init_name(cfg.proj_init))
+                 : "",
+             cfg.dim, cfg.depth, cfg.heads, o.seq_len, cfg.vocab, model.num_parameters());
+
+  CsvWriter csv(csv_path,
+                {"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "seconds"},
+                /*append=*/start > 0);
+  const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
+  std::map<std::string, std::string> ck_meta = meta;
+  ck_meta["train"] = mlm_train_settings(o, corpus).dump();
+  std::vector<Tensor> params = model.parameters();
+  int64_t saved = start;  // the step the checkpoint file holds (0: none written)
+  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
+  auto kept = [&] {
+    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
+                     : std::string("no checkpoint was written");
+  };
+  auto save = [&](int64_t step) {
+    LF_CHECK(
+        all_finite(params),
+        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr, or "
+        "a smaller --clip)",
+        step, kept());
+    Checkpoint ck{step, {}, ck_meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}};
+    save_checkpoint(ckpt_path, model, opt, ck);
+    saved = step;
+  };
+  // A NaN or infinite loss stops the run before the update that would spread it into the weights.
+  auto diverged = [&](int64_t step, const char* what, double value) {
+    return Error(
+        fmt::format("step {}: the {} is {}: training diverged; {} (start again with a lower --lr, or a "
+                    "smaller --clip)",
+                    step, what, value, kept()));
+  };
+
+  const int64_t end = app.count("--stop-at") ? std::min(o.stop_at, o.steps) : o.steps;
+  Progress progress(o.steps, "train", "tok");
+  progress.resume_from(start);
+  auto t0 = std::chrono::steady_clock::now();
+  Eval val;
+  for (int64_t step = start + 1; step <= end; ++step) {
+    opt.set_lr(schedule.at(opt.step_count()));
+    MlmBatch b = batcher.next();
+    auto ts = std::chrono::steady_clock::now();
+    Tensor loss = cross_entropy(model.forward_at(b.input, b.positions), b.labels);  // logits [M, V]
+    const double l = loss.item();
+    if (!std::isfinite(l)) throw diverged(step, "training loss", l);
+    opt.zero_grad();
+    loss.backward();
+    const double norm = clip_grad_norm(params, o.clip);
+    if (!std::isfinite(norm)) throw diverged(step, "gradient norm", norm);
+    opt.step();
+    double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+    double tok_s = double(o.batch * o.seq_len) / dt;
+    progress.update(step, l, double(o.batch * o.seq_len), fmt::format("lr {:.1e}", opt.lr()));
+
+    bool last = step == o.steps;
+    Eval v;
+    if (step % o.eval_every == 0 || last) {
+      v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
+      if (!std::isfinite(v.nats_per_token)) throw diverged(step, "validation loss", v.nats_per_token);
+      progress.message(
+          fmt::format("step {:>6}: validation loss {:.4f} nats per masked token, {:.3f} bits per byte", step,
+                      v.nats_per_token, v.bits_per_byte));
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    csv.row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
+    if (step % o.checkpoint_every == 0 || step == end) save(step);
+  }
+  progress.finish();
+  plot_curves(csv_path, o.out + "/loss.png");
+  if (end < o.steps) {
+    fmt::print("stopped at step {} of {} (--stop-at); continue with: train_mlm --resume {}\n", end, o.steps,
+               ckpt_path);
+    return 0;
+  }
+  const std::string model_path = o.out + "/model.safetensors";
+  save_safetensors(model_path, model.state_dict(), meta);
+
+  model.eval();
+  fmt::print("\n== summary\n");
+  fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n",
+             val.nats_per_token, o.masking, tokenizer_kind_name(tok.kind()));
+  fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n",
+             unigram, 100 * (1 - val.nats_per_token / unigram));
+  fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
+             val.bits_per_byte);
+  if (!held_ids.empty()) {
+    Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
+    fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n",
+               h.nats_per_token, h.bits_per_byte, o.heldout);
+  }
+  try {  // the default sample may not fit a small --seq-len; a given --sample was checked before training
+    FilledBlanks filled = fill_blanks(model, tok, sample);
+    fmt::print("fill-mask           {}\n                 -> {}\n", sample, filled.text);
+    for (size_t b = 0; b < filled.candidates.size() && b < 4; ++b)
+      fmt::print("  blank {}:{}\n", b + 1, candidates_line(filled.candidates[b], 2));
+  } catch (const Error& e) {
+    fmt::print("fill-mask           skipped: {}\n", e.what());
+  }
+  fmt::print("files               {}, {}/loss.png, {}, {}\n", csv_path, o.out, ckpt_path, model_path);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Train a masked language model (Linformer or standard attention) on a text corpus."};
-  app.add_option("--corpus", o.corpus, "text file, or a directory of fortune files")->capture_default_str();
-  app.add_option("--out", o.out, "directory for metrics.csv, loss.png and checkpoint.safetensors")
-      ->capture_default_str();
-  app.add_option("--resume", o.resume, "continue from this checkpoint (model config comes from it)");
-  app.add_option("--tokenizer", o.tokenizer, "subword (SentencePiece BPE, trained on the corpus) | bytes")
-      ->capture_default_str();
-  app.add_option("--vocab", o.vocab, "subword vocabulary size (specials and 256 byte pieces included)")
-      ->capture_default_str();
-  app.add_option("--masking", o.masking, "whole-word (a word's pieces together) | token")->capture_default_str();
-  app.add_option("--attention", o.attention, "linformer | standard")->capture_default_str();
-  app.add_option("--k", o.k, "Linformer's projected length")->capture_default_str();
-  app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")->capture_default_str();
-  app.add_option("--proj-init", o.proj_init, "how E and F start: pooling | uniform | xavier | gaussian")
-      ->capture_default_str();
-  app.add_option("--seq-len", o.seq_len, "sequence length n")->capture_default_str();
-  app.add_option("--dim", o.dim, "model width")->capture_default_str();
-  app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str();
-  app.add_option("--heads", o.heads, "attention heads")->capture_default_str();
-  app.add_option("--dropout", o.dropout, "dropout on residual branches")->capture_default_str();
-  app.add_flag("--tie-embeddings,!--no-tie-embeddings", o.tie, "the output head reuses the token embedding")
-      ->capture_default_str();
-  app.add_option("--token-init-std", o.token_init_std, "std of the token embedding's normal init")
-      ->capture_default_str();
-  app.add_option("--steps", o.steps, "total optimizer steps")->capture_default_str();
-  app.add_option("--batch", o.batch, "sequences per step")->capture_default_str();
-  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app.add_option("--warmup", o.warmup, "linear warmup steps")->capture_default_str();
-  app.add_option("--decay", o.decay, "constant | linear | cosine")->capture_default_str();
-  app.add_option("--weight-decay", o.weight_decay, "AdamW's decoupled weight decay")->capture_default_str();
-  app.add_option("--clip", o.clip, "gradient norm clip")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed for init, data and dropout")->capture_default_str();
-  app.add_option("--eval-every", o.eval_every, "steps between validations")->capture_default_str();
-  app.add_option("--eval-batches", o.eval_batches, "validation batches")->capture_default_str();
-  app.add_option("--checkpoint-every", o.checkpoint_every, "steps between checkpoints")->capture_default_str();
-  app.add_option("--heldout", o.heldout, "a text file nothing trains on: its loss is reported at the end");
-  app.add_option("--sample", o.sample, "sentence whose blanks the model fills in at the end (default: one with "
-                 "___ word blanks for subword, _ letter blanks for bytes)");
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    LF_CHECK(o.masking == "whole-word" || o.masking == "token", "--masking '{}' (choose whole-word or token)",
-             o.masking);
-    o.whole_words = o.masking == "whole-word";
-    std::filesystem::create_directories(o.out);
-    const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
-    TextCorpus corpus = TextCorpus::load(o.corpus);
-    TextCorpus::Split split = corpus.split(0.05);
-    fmt::print("corpus: {} ({:.2f} MB, {} documents; {} train / {} validation bytes)\n", corpus.source(),
-               double(corpus.size_bytes()) / 1e6, corpus.documents().size(), TextCorpus::Split::bytes(split.train),
-               TextCorpus::Split::bytes(split.valid));
-
-    // The model config and tokenizer: from the checkpoint when resuming, else from the flags (a subword
-    // tokenizer is trained here, on the training documents only).
-    EncoderConfig cfg;
-    Tokenizer tok = Tokenizer::bytes();
-    LoadedCheckpoint loaded;
-    if (!o.resume.empty()) {
-      loaded = load_checkpoint(o.resume);
-      cfg = config_from_meta(loaded.ck.meta, o.resume);
-      tok = tokenizer_from_meta(loaded.ck.meta, o.resume);
-    } else {
-      if (parse_tokenizer_kind(o.tokenizer) == TokenizerKind::subword) {
-        auto t0 = std::chrono::steady_clock::now();
-        tok = Tokenizer::train_subword(split.train, o.vocab);
-        fmt::print("tokenizer: SentencePiece BPE, {} ids, trained in {:.1f} s\n", tok.vocab_size(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-      }
-      cfg.vocab = tok.vocab_size();
-      cfg.dim = o.dim, cfg.depth = o.depth, cfg.heads = o.heads, cfg.max_len = o.seq_len, cfg.k = o.k;
-      cfg.kind = parse_attention_kind(o.attention);
-      cfg.sharing = parse_sharing(o.sharing);
-      cfg.proj_init = parse_projection_init(o.proj_init);
-      cfg.dropout = o.dropout;
-      cfg.tie_embeddings = o.tie;
-      cfg.token_init_std = o.token_init_std;
-      cfg.validate();
-    }
-    LF_CHECK(o.seq_len <= cfg.max_len, "--seq-len {} exceeds the checkpoint's max_len {}", o.seq_len,
-             cfg.max_len);
-    const std::vector<int64_t> train_ids = tok.encode_documents(split.train), valid_ids = tok.encode_documents(split.valid);
-    const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
-    fmt::print("tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} nats\n",
-               train_ids.size(), valid_ids.size(), double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()),
-               o.masking, unigram);
-
-    // The held-out text is read now, so that a missing or too short file fails before training, not after.
-    std::vector<int64_t> held_ids;
-    if (!o.heldout.empty()) {
-      held_ids = tok.encode_documents(TextCorpus::load(o.heldout).documents());
-      LF_CHECK(int64_t(held_ids.size()) >= o.seq_len, "--heldout {} has {} tokens, fewer than --seq-len {}",
-               o.heldout, held_ids.size(), o.seq_len);
-    }
-    const std::string sample =
-        o.sample.empty() ? (tok.kind() == TokenizerKind::subword ? kWordSample : kByteSample) : o.sample;
-
-    manual_seed(o.seed);
-    MaskedLM model(cfg);
-    AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
-    LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.lr * 0.05);
-    MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.whole_words));
-    int64_t start = 0;
-    if (!o.resume.empty()) {
-      restore_checkpoint(loaded, model, opt);
-      bool rng = false;
-      for (auto& [name, t] : loaded.ck.extra)
-        if (name == "data_rng") batcher.set_rng_state(rng_state_from_tensor(t)), rng = true;
-      LF_CHECK(rng, "{} has no extra.data_rng (the batcher's state), so the run cannot continue exactly",
-               o.resume);
-      start = loaded.ck.step;
-      fmt::print("resumed from {} at step {}\n", o.resume, start);
-    }
-    fmt::print("model: {} attention{}, dim {}, depth {}, heads {}, n {}, vocab {}: {} parameters\n",
-               attention_kind_name(cfg.kind),
-               cfg.kind == AttentionKind::linformer
-                   ? fmt::format(" (k {}, {} sharing, {} init)", cfg.k, sharing_name(cfg.sharing),
-                                 projection_init_name(cfg.proj_init))
-                   : "",
-               cfg.dim, cfg.depth, cfg.heads, o.seq_len, cfg.vocab, model.num_parameters());
-
-    CsvWriter csv(csv_path, {"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "seconds"},
-                  /*append=*/start > 0);
-    const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
-    auto save = [&](int64_t step) {
-      Checkpoint ck{step, {}, meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}};
-      save_checkpoint(ckpt_path, model, opt, ck);
-    };
-
-    Progress progress(o.steps, "train", "tok");
-    progress.resume_from(start);
-    auto t0 = std::chrono::steady_clock::now();
-    Eval val;
-    std::vector<Tensor> params = model.parameters();
-    for (int64_t step = start + 1; step <= o.steps; ++step) {
-      opt.set_lr(schedule.at(opt.step_count()));
-      MlmBatch b = batcher.next();
-      auto ts = std::chrono::steady_clock::now();
-      Tensor loss = cross_entropy(model.forward_at(b.input, b.positions), b.labels);  // logits [M, V]
-      opt.zero_grad();
-      loss.backward();
-      clip_grad_norm(params, o.clip);
-      opt.step();
-      double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-      double l = loss.item(), tok_s = double(o.batch * o.seq_len) / dt;
-      progress.update(step, l, double(o.batch * o.seq_len), fmt::format("lr {:.1e}", opt.lr()));
-
-      bool last = step == o.steps;
-      Eval v;
-      if (step % o.eval_every == 0 || last) {
-        v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
-        progress.message(fmt::format("step {:>6}: validation loss {:.4f} nats per masked token, {:.3f} bits per byte",
-                                     step, v.nats_per_token, v.bits_per_byte));
-      }
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      csv.row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
-      if (step % o.checkpoint_every == 0 || last) save(step);
-    }
-    progress.finish();
-    plot_curves(csv_path, o.out + "/loss.png");
-    const std::string model_path = o.out + "/model.safetensors";
-    save_safetensors(model_path, model.state_dict(), meta);
-
-    model.eval();
-    fmt::print("\n== summary\n");
-    fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n", val.nats_per_token,
-               o.masking, tokenizer_kind_name(tok.kind()));
-    fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n", unigram,
-               100 * (1 - val.nats_per_token / unigram));
-    fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
-               val.bits_per_byte);
-    if (!held_ids.empty()) {
-      Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
-      fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n", h.nats_per_token,
-                 h.bits_per_byte, o.heldout);
-    }
-    try {  // a sample longer than the model's n (e.g. with a small --seq-len) must not fail a finished run
-      FilledBlanks filled = fill_blanks(model, tok, sample);
-      fmt::print("fill-mask           {}\n                 -> {}\n", sample, filled.text);
-      for (size_t b = 0; b < filled.candidates.size() && b < 4; ++b)
-        fmt::print("  blank {}:{}\n", b + 1, candidates_line(filled.candidates[b], 2));
-    } catch (const Error& e) {
-      fmt::print("fill-mask           skipped: {}\n", e.what());
-    }
-    fmt::print("files               {}, {}/loss.png, {}, {}\n", csv_path, o.out, ckpt_path, model_path);
-  } catch (const Error& e) {
-    fmt::print(stderr, "train_mlm: {}\n", e.what());
-    return 1;
-  }
-  return 0;
+  add_mlm_options(app, o);
+  return run_program(
+      "train_mlm", app, argc, argv, [&] { return train(app, o); },
+      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)");
 }

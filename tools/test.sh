@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs missing packages, then builds and runs the suite twice:
 #   build/       Release, with the CUDA backend compiled when nvcc is found (its tests skip without a GPU)
-#   build-asan/  -fsanitize=address,undefined, CPU only
+#   build-asan/  -fsanitize=address,undefined, CPU only, with the example programs, so that the command-line
+#                suite (tests/cli, docs/errors.md) runs every error path of every program under the sanitizers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
@@ -15,6 +16,6 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLF_SANITIZE=ON -DLF_CUDA=OFF -DLF_NATIVE=OFF \
-  -DLF_BUILD_EXAMPLES=OFF >/dev/null
+  -DLF_BUILD_EXAMPLES=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir build-asan --output-on-failure -j"$jobs"

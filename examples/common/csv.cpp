@@ -1,7 +1,11 @@
 #include "examples/common/csv.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -78,6 +82,79 @@ void CsvWriter::row(const std::vector<CsvCell>& cells) {
   line += '\n';
   LF_CHECK(std::fwrite(line.data(), 1, line.size(), f_) == line.size() && std::fflush(f_) == 0,
            "CsvWriter: writing {} failed: {}", path_, std::strerror(errno));
+}
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+        fields.back() += '"', ++i;
+      else if (c == '"')
+        quoted = false;
+      else
+        fields.back() += c;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else if (c != '\r' && c != '\n') {
+      fields.back() += c;
+    }
+  }
+  return fields;
+}
+
+int64_t keep_csv_rows(const std::string& path, const std::string& column,
+                      const std::function<bool(double)>& keep) {
+  std::ifstream in(path);
+  if (!in) return 0;
+  std::string header;
+  if (!std::getline(in, header)) return 0;
+  const std::vector<std::string> names = split_csv_line(header);
+  size_t col = names.size();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == column) col = i;
+  LF_CHECK(col < names.size(), "keep_csv_rows: {} has no column '{}' (its header is \"{}\")", path, column,
+           header);
+  std::string out = header + "\n", line;
+  int64_t dropped = 0;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = split_csv_line(line);
+    char* end = nullptr;
+    double v = col < f.size() ? std::strtod(f[col].c_str(), &end) : NAN;
+    const bool number = col < f.size() && !f[col].empty() && end == f[col].c_str() + f[col].size();
+    if (number && !keep(v)) {
+      ++dropped;
+      continue;
+    }
+    out += line + "\n";
+  }
+  in.close();
+  if (dropped == 0) return 0;
+  // Rewrite through a temporary file and rename, so a crash now leaves the old file or the new one.
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0644);
+  LF_CHECK(fd >= 0, "keep_csv_rows: cannot write {}: {}", tmp, std::strerror(errno));
+  size_t done = 0;
+  while (done < out.size()) {
+    ssize_t w = ::write(fd, out.data() + done, out.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(fmt::format("keep_csv_rows: writing {} failed: {}", tmp, std::strerror(err)));
+    }
+    done += size_t(w);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  LF_CHECK(synced && std::rename(tmp.c_str(), path.c_str()) == 0, "keep_csv_rows: replacing {} failed: {}",
+           path, std::strerror(errno));
+  return dropped;
 }
 
 }  // namespace lf

@@ -6,6 +6,7 @@
 //   log.row({step, loss, lr});
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -49,5 +50,16 @@ class CsvWriter {
   size_t columns_;
   FILE* f_ = nullptr;
 };
+
+// A resumed run's log: keeps the header and the rows whose `column` value passes `keep` (rows that are
+// not numbers there are kept), dropping e.g. the rows a crashed run wrote after its last checkpoint, which
+// the resumed run writes again. The file is rewritten atomically (a temporary file, fsync'ed and renamed
+// over it). Returns the number of rows dropped; a missing file is 0 rows. lf::Error when `column` is not in
+// the header or the file cannot be rewritten.
+int64_t keep_csv_rows(const std::string& path, const std::string& column,
+                      const std::function<bool(double)>& keep);
+
+// The fields of one CSV line (RFC 4180: quoted fields, doubled quotes inside them).
+std::vector<std::string> split_csv_line(const std::string& line);
 
 }  // namespace lf

@@ -275,35 +275,49 @@ bool only_spaces(const std::string& s) {
 
 }  // namespace
 
-FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std::string& text, int top) {
+BlankedText encode_blanks(const Tokenizer& tok, const std::string& text) {
   const bool subword = tok.kind() == TokenizerKind::subword;
-  std::vector<std::string> pieces = split_at_blanks(text, subword);
-  const size_t blanks = pieces.size() - 1;
-  LF_CHECK(blanks > 0, "fill_mask: '{}' has no blank to fill in ({})", text,
+  BlankedText t;
+  t.pieces = split_at_blanks(text, subword);
+  const size_t blanks = t.pieces.size() - 1;
+  LF_CHECK(blanks > 0, "fill_blanks: '{}' has no blank to fill in ({})", text,
            subword ? "write ___ or [MASK] where a word is missing" : "write _ where a character is missing");
   // ids: the text's tokens with one [MASK] per blank. A word blank after a space takes the space into the
   // predicted piece ("is a ___ indeed" -> "is a" [MASK] " indeed"), as the pieces "▁friend" are trained.
-  std::vector<int64_t> ids;
-  std::vector<int64_t> at;        // token position of each blank
-  std::vector<bool> word_blank;   // the blank follows a space: predict a piece that starts with one
-  for (size_t p = 0; p < pieces.size(); ++p) {
-    std::string s = pieces[p];
+  for (size_t p = 0; p < t.pieces.size(); ++p) {
+    std::string s = t.pieces[p];
     bool space_before = false;
     if (subword && p < blanks && (s.empty() || s.back() == ' ')) {
       space_before = !s.empty();
       if (space_before) s.pop_back();
     }
     std::vector<int64_t> part = tok.encode(s);
-    ids.insert(ids.end(), part.begin(), part.end());
+    t.ids.insert(t.ids.end(), part.begin(), part.end());
     if (p < blanks) {
-      at.push_back(int64_t(ids.size()));
-      word_blank.push_back(space_before);
-      ids.push_back(tok.mask_id());
+      t.at.push_back(int64_t(t.ids.size()));
+      t.word_blank.push_back(space_before);
+      t.ids.push_back(tok.mask_id());
     }
   }
+  return t;
+}
+
+BlankedText check_blanks_fit(const Tokenizer& tok, const std::string& text, int64_t max_len) {
+  BlankedText t = encode_blanks(tok, text);
+  LF_CHECK(int64_t(t.ids.size()) <= max_len,
+           "fill_blanks: the text is {} tokens; this model takes at most {}", t.ids.size(), max_len);
+  return t;
+}
+
+FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std::string& text, int top) {
+  const bool subword = tok.kind() == TokenizerKind::subword;
+  const BlankedText t = check_blanks_fit(tok, text, model.cfg.max_len);
+  const std::vector<std::string>& pieces = t.pieces;
+  const std::vector<int64_t>& ids = t.ids;
+  const std::vector<int64_t>& at = t.at;
+  const std::vector<bool>& word_blank = t.word_blank;
+  const size_t blanks = pieces.size() - 1;
   const int64_t n = int64_t(ids.size());
-  LF_CHECK(n <= model.cfg.max_len, "fill_mask: the text is {} tokens; this model takes at most {}", n,
-           model.cfg.max_len);
   NoGradGuard no_grad;
   Device dev = model.pos.device();
   Tensor positions = from_vector(at, {int64_t(at.size())});

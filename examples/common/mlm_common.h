@@ -50,6 +50,19 @@ void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Ten
 // A sentence with blanks, filled in. Blanks: for subword models a run of '_' or "[MASK]" is one masked
 // token (a blank after a space predicts a whole word: pieces that begin with a space); for byte models
 // every '_' is one masked byte. All blanks are predicted at once, from one forward pass.
+// The sentence as model input: its pieces between blanks, the token ids with one mask id per blank, each
+// blank's position, and whether it follows a space (then it predicts a piece that starts with one). Throws
+// lf::Error when the text has no blank.
+struct BlankedText {
+  std::vector<std::string> pieces;
+  std::vector<int64_t> ids, at;
+  std::vector<bool> word_blank;
+};
+BlankedText encode_blanks(const Tokenizer& tok, const std::string& text);
+// encode_blanks, and lf::Error when the ids are more than a model of `max_len` positions takes: what
+// fill_blanks will refuse, checked without a model (train_mlm checks its --sample before training).
+BlankedText check_blanks_fit(const Tokenizer& tok, const std::string& text, int64_t max_len);
+
 struct FilledBlanks {
   std::string text;  // the sentence with every blank replaced by its most likely token
   // Per blank, the `top` most likely tokens (as text) with their probabilities, best first.
