@@ -182,6 +182,10 @@ int train(const CLI::App& app, Options& o) {
   manual_seed(o.seed);
   MaskedLM model(cfg);
   AdamW opt(model.named_parameters(), o.lr, 0.9, 0.999, 1e-8, o.weight_decay);
+  // Adam moves every entry of E by about lr per step whatever its gradient, which buries the pooling
+  // blocks of E's init under noise at large n; --proj-lr-scale slows (or, at 0, stops) that.
+  for (auto& [name, p] : model.named_parameters())
+    if (is_linformer_projection(name)) opt.set_lr_scale(name, o.proj_lr_scale);
   LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.min_lr());
   MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.whole_words));
   if (!o.resume.empty()) {
@@ -200,8 +204,8 @@ int train(const CLI::App& app, Options& o) {
   fmt::print("model: {} attention{}, dim {}, depth {}, heads {}, n {}, vocab {}: {} parameters\n",
              attention_kind_name(cfg.kind),
              cfg.kind == AttentionKind::linformer
-                 ? fmt::format(" (k {}, {} sharing, {} init)", cfg.k, sharing_name(cfg.sharing),
-                               projection_init_name(cfg.proj_init))
+                 ? fmt::format(" (k {}, {} sharing, {} init, E/F lr x{})", cfg.k, sharing_name(cfg.sharing),
+                               projection_init_name(cfg.proj_init), o.proj_lr_scale)
                  : "",
              cfg.dim, cfg.depth, cfg.heads, o.seq_len, cfg.vocab, model.num_parameters());
 

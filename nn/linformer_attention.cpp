@@ -42,6 +42,12 @@ ProjectionInit parse_projection_init(std::string_view name) {
   throw Error(fmt::format("projection init: unknown kind '{}' (choose uniform, xavier, gaussian or pooling)", name));
 }
 
+bool is_linformer_projection(std::string_view name) {
+  const size_t dot = name.rfind('.');
+  const std::string_view last = dot == std::string_view::npos ? name : name.substr(dot + 1);
+  return last == "E" || last == "F";
+}
+
 Tensor linformer_projection(const Shape& shape, ProjectionInit init) {
   LF_CHECK(shape.size() >= 2, "linformer_projection: shape {} needs [..., max_len, k]", shape_str(shape));
   const int64_t n = shape[shape.size() - 2], k = shape.back();

@@ -62,4 +62,8 @@ class LinformerSelfAttention : public SelfAttention {
   Tensor E, F;                  // see the table above; F is E for kv, both undefined for layerwise
 };
 
+// Whether a parameter name (as named_parameters() gives it) is one of Linformer's projections: "E" or "F"
+// at any depth ("encoder.E" for layerwise sharing, "...attn.E" / "...attn.F" otherwise).
+bool is_linformer_projection(std::string_view param_name);
+
 }  // namespace lf

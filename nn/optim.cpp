@@ -33,6 +33,18 @@ Optimizer::Optimizer(ParamList params, double lr) : params_(std::move(params.nam
     LF_CHECK(seen.insert(p.impl()).second, "optimizer: parameter '{}' is listed twice", name);
   }
   LF_CHECK(lr >= 0, "optimizer: learning rate {} must be >= 0", lr);
+  lr_scale_.assign(params_.size(), 1.0);
+}
+
+void Optimizer::set_lr_scale(const std::string& name, double scale) {
+  LF_CHECK(std::isfinite(scale) && scale >= 0, "optimizer: lr scale {} of '{}' must be finite and >= 0", scale,
+           name);
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].first == name) {
+      lr_scale_[i] = scale;
+      return;
+    }
+  throw Error(fmt::format("optimizer: no parameter named '{}' to set an lr scale for", name));
 }
 
 void Optimizer::zero_grad() {
@@ -72,14 +84,14 @@ void SGD::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i].second;
     Tensor g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || lr_scale_[i] == 0) continue;
     if (weight_decay > 0) g = add(g, mul(p, weight_decay));
     if (momentum > 0) {
       const Tensor& buf = state_[i].second;
       assign(buf, add(mul(buf, momentum), g));  // buf = momentum * buf + g
       g = nesterov ? add(g, mul(buf, momentum)) : buf;
     }
-    assign(p, sub(p, mul(g, lr_)));
+    assign(p, sub(p, mul(g, lr_ * lr_scale_[i])));
   }
   ++step_;
 }
@@ -99,14 +111,13 @@ AdamW::AdamW(ParamList params, double lr, double beta1_, double beta2_, double e
 void AdamW::step() {
   NoGradGuard no_grad;
   ++step_;
-  AdamWHyper h{lr_, beta1, beta2, eps, decoupled_ ? weight_decay : 0.0, step_};
-  // One fused update per device (normally exactly one) over every parameter that has a gradient.
-  std::map<std::string, std::vector<AdamWSlot>> by_device;
+  // One fused update per device and lr scale (normally exactly one) over every parameter with a gradient.
+  std::map<std::pair<std::string, double>, std::vector<AdamWSlot>> groups;
   size_t n = params_.size();
   for (size_t i = 0; i < n; ++i) {
     const auto& [name, p] = params_[i];
     Tensor g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || lr_scale_[i] == 0) continue;  // a frozen parameter keeps its moments too
     LF_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype() && g.device() == p.device(),
              "AdamW: gradient {} {} {} of '{}' does not match the parameter {} {} {}", shape_str(g.shape()),
              g.dtype(), g.device(), name, shape_str(p.shape()), p.dtype(), p.device());
@@ -116,9 +127,10 @@ void AdamW::step() {
              "AdamW: state of '{}' is {} on {} but the parameter is {} on {} (build the optimizer after model.to())",
              name, m.dtype(), m.device(), p.dtype(), p.device());
     if (!decoupled_ && weight_decay > 0) g = add(g, mul(p, weight_decay));  // Adam's L2 term
-    by_device[p.device().str()].push_back({p, g.contiguous(), m, v});
+    groups[{p.device().str(), lr_scale_[i]}].push_back({p, g.contiguous(), m, v});
   }
-  for (auto& [device, slots] : by_device) adamw_update(slots, h);
+  for (auto& [key, slots] : groups)
+    adamw_update(slots, {lr_ * key.second, beta1, beta2, eps, decoupled_ ? weight_decay : 0.0, step_});
 }
 
 Adam::Adam(ParamList params, double lr, double beta1, double beta2, double eps, double weight_decay)

@@ -34,6 +34,10 @@ class Optimizer {
 
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
+  // Per-parameter multiplier of lr() (1 by default; 0 freezes the parameter): PyTorch's parameter groups,
+  // reduced to the one knob a schedule needs. Throws naming `name` when no parameter has that name.
+  void set_lr_scale(const std::string& name, double scale);
+  double lr_scale(size_t param_index) const { return lr_scale_[param_index]; }
   int64_t step_count() const { return step_; }  // completed step() calls (Adam's bias-correction t)
   void set_step_count(int64_t step);
   const NamedTensors& named_params() const { return params_; }
@@ -50,6 +54,7 @@ class Optimizer {
 
   NamedTensors params_;
   NamedTensors state_;
+  std::vector<double> lr_scale_;  // one per params_ entry
   double lr_;
   int64_t step_ = 0;
 };

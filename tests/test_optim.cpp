@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "backends/backend.h"
+#include "nn/linformer_attention.h"
 #include "nn/optim.h"
 #include "nn/schedule.h"
 #include "tests/support/helpers.h"
@@ -124,6 +125,33 @@ TEST_CASE("optimizers skip parameters without a gradient; zero_grad clears") {
   CHECK_ERROR(AdamW(std::vector<Tensor>{a, a}, 0.1), "'1' is listed twice");
   CHECK_ERROR(AdamW(std::vector<Tensor>{ones({2})}, 0.1), "requires_grad");
   CHECK_ERROR(AdamW(std::vector<Tensor>{a}, 0.1, 1.0), "betas (1, 0.999)");
+}
+
+TEST_CASE("per-parameter lr scale: 0 freezes, s scales the step like lr * s") {
+  // AdamW: parameter a at scale 0.25 follows the reference with lr 0.1 * 0.25; b at scale 0 never moves.
+  Tensor a = param({1.0}), b = param({2.0}), c = param({3.0});
+  AdamW opt(std::vector<Tensor>{a, b, c}, 0.1, 0.9, 0.999, 1e-8, 0.01);
+  opt.set_lr_scale("0", 0.25);
+  opt.set_lr_scale("1", 0.0);
+  for (int t = 0; t < 2; ++t) {
+    set_grad(a, {0.5}), set_grad(b, {0.5}), set_grad(c, {0.5});
+    opt.step();
+  }
+  CHECK(a.item() == Approx(adam_reference(1.0, {0.5, 0.5}, 0.025, 0.9, 0.999, 1e-8, 0.01, true)).epsilon(1e-12));
+  CHECK(b.item() == 2.0);
+  CHECK(c.item() == Approx(adam_reference(3.0, {0.5, 0.5}, 0.1, 0.9, 0.999, 1e-8, 0.01, true)).epsilon(1e-12));
+  // SGD: p -= lr * scale * g
+  Tensor d = param({1.0});
+  SGD sgd(std::vector<Tensor>{d}, 0.1);
+  sgd.set_lr_scale("0", 0.5);
+  set_grad(d, {2.0});
+  sgd.step();
+  CHECK(d.item() == Approx(0.9));
+  CHECK_ERROR(sgd.set_lr_scale("nope", 0.5), "no parameter named 'nope'");
+  CHECK_ERROR(sgd.set_lr_scale("0", -1.0), "lr scale -1");
+  CHECK(is_linformer_projection("encoder.E"));
+  CHECK(is_linformer_projection("encoder.blocks.1.attn.F"));
+  CHECK_FALSE(is_linformer_projection("encoder.blocks.1.attn.qkv.weight"));
 }
 
 TEST_CASE("optimizer state round trip and load errors") {

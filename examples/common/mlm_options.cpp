@@ -56,6 +56,11 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--proj-init", o.proj_init, "how E and F start: pooling | uniform | xavier | gaussian")
       ->capture_default_str()
       ->check(one_of({"pooling", "uniform", "xavier", "gaussian"}));
+  app.add_option("--proj-lr-scale", o.proj_lr_scale,
+                 "learning rate of E and F as a multiple of --lr; 0 freezes them at their init (with "
+                 "--proj-init pooling: fixed mean pooling, the recipe at n = 512, docs/results.md)")
+      ->capture_default_str()
+      ->check(non_negative_finite());
   app.add_option("--seq-len", o.seq_len, "sequence length n")
       ->capture_default_str()
       ->check(int_range(1, kMaxSize));
@@ -154,6 +159,7 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
   r.keep("--decay", o.decay, train, "decay");
   r.keep("--weight-decay", o.weight_decay, train, "weight_decay");
   r.keep("--clip", o.clip, train, "clip");
+  r.keep("--proj-lr-scale", o.proj_lr_scale, train, "proj_lr_scale");
   r.keep("--seed", o.seed, train, "seed");
   // The corpus: a different path to the same text is fine (check_same_corpus compares the text itself).
   if (!r.given("--corpus") && train.contains("corpus")) o.corpus = r.stored<std::string>(train, "corpus");
@@ -230,6 +236,7 @@ nlohmann::json mlm_train_settings(const MlmOptions& o, const TextCorpus& corpus)
                       {"decay", o.decay},
                       {"weight_decay", o.weight_decay},
                       {"clip", o.clip},
+                      {"proj_lr_scale", o.proj_lr_scale},
                       {"batch", o.batch},
                       {"seq_len", o.seq_len},
                       {"seed", o.seed},

@@ -18,6 +18,7 @@ struct MlmOptions {
   int64_t seq_len = 128, k = 64, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
   int64_t vocab = 4096, eval_every = 500, eval_batches = 8, checkpoint_every = 500, stop_at = 0;
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
+  double proj_lr_scale = 1.0;  // Linformer's E and F learn at proj_lr_scale * lr (0: frozen at their init)
   bool tie = false, extend = false;
   bool whole_words = true;  // derived from --masking
   uint64_t seed = 1;
