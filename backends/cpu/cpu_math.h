@@ -38,7 +38,7 @@ LF_VEC_INLINE float exp_f32(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  int32_t ni = int32_t(n);
+  int32_t ni = int32_t(n == n ? n : 0.0f);  // NaN -> int is undefined; p is NaN already, so any n does
   int32_t n1 = ni >> 1, n2 = ni - n1;  // both in [-75, 65]: normal floats
   float s1 = std::bit_cast<float>((n1 + 127) << 23), s2 = std::bit_cast<float>((n2 + 127) << 23);
   return p * s1 * s2;  // a NaN x made p NaN
