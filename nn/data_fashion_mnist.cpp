@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "nn/untrusted_input.h"
+
 namespace lf {
 
 namespace {
@@ -55,8 +57,13 @@ struct Idx {
 
 // One IDX file of unsigned bytes with the given magic number (2051 images: 3 dims, 2049 labels: 1 dim).
 Idx read_idx(const std::string& path, uint32_t magic, size_t ndims, const char* what) {
-  GzFile f(gzopen(path.c_str(), "rb"));  // also reads files that are not gzip-compressed, as they are
-  LF_CHECK(f, "fashion_mnist: cannot open {} ({})", path, kInstallHint);
+  LF_CHECK(std::filesystem::exists(path), "fashion_mnist: cannot open {} ({})", path, kInstallHint);
+  // Only a regular file: a FIFO in the data directory would block gzread forever.
+  uint64_t size = 0;
+  FileDescriptor fd = open_regular_file(path, "fashion_mnist", &size);
+  GzFile f(gzdopen(fd.get(), "rb"));  // also reads files that are not gzip-compressed, as they are
+  LF_CHECK(f, "fashion_mnist: cannot read {} ({})", path, kInstallHint);
+  fd.release();  // gzclose closes it now
   gzbuffer(f.get(), 1 << 18);
 
   unsigned char header[16];

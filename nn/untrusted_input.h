@@ -48,6 +48,11 @@ class FileDescriptor {
   FileDescriptor& operator=(FileDescriptor&&) = delete;
   FileDescriptor(const FileDescriptor&) = delete;
   int get() const { return fd_; }
+  int release() {  // hands the descriptor to a new owner (e.g. gzdopen)
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
 
  private:
   int fd_;

@@ -1,5 +1,6 @@
 // Data sets: the byte-level text corpus and its MLM batcher, Fashion-MNIST's IDX files, and the RNG the
 // batcher uses.
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -290,6 +291,12 @@ TEST_CASE("data: IDX files are read and validated") {
     }
     write_text(img, gz.substr(0, gz.size() / 2));
     CHECK_ERROR(load_fashion_mnist_files(img, lab), img.c_str(), "truncated");
+  }
+  SECTION("a FIFO or a directory is refused, not read forever") {
+    REQUIRE(mkfifo(tmp.file("fifo").c_str(), 0600) == 0);
+    CHECK_ERROR(load_fashion_mnist_files(tmp.file("fifo"), lab), "fifo", "not a regular file");
+    CHECK_ERROR(load_fashion_mnist_files(tmp.dir.string(), lab), "a directory, not a regular file");
+    CHECK_ERROR(load_fashion_mnist_files(tmp.file("missing"), lab), "missing", "cannot open");
   }
   SECTION("truncated uncompressed file") {
     std::string raw = idx_images(3);
