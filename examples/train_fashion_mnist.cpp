@@ -23,6 +23,7 @@
 #include "examples/common/fashion_options.h"
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
+#include "examples/common/resume.h"
 #include "nn/checkpoint.h"
 #include "nn/data_fashion_mnist.h"
 #include "nn/data_text.h"
@@ -101,12 +102,8 @@ int train(const CLI::App& app, Options& o) {
     at = with_flag("--resume", o.resume, [&] { return adopt_fashion_checkpoint(app, o, loaded); });
   }
   check_fashion_flags(app, o, at.step);
-  prepare_out_dir("--out", o.out);
-  const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
-  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
-    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
-               "instead)\n",
-               ckpt_path, csv_path, ckpt_path);
+  const RunFiles files = prepare_run_files(o.out, !o.resume.empty());
+  const std::string &ckpt_path = files.checkpoint, &csv_path = files.metrics;
 
   FashionMnist train = with_flag("--data", o.data, [&] { return load_fashion_mnist("train", o.data); });
   FashionMnist test = with_flag("--data", o.data, [&] { return load_fashion_mnist("test", o.data); });

@@ -125,12 +125,8 @@ int train(const CLI::App& app, Options& o) {
   }
   check_mlm_flags(app, o, start);
   o.whole_words = o.masking == "whole-word";
-  prepare_out_dir("--out", o.out);
-  const std::string ckpt_path = o.out + "/checkpoint.safetensors", csv_path = o.out + "/metrics.csv";
-  if (o.resume.empty() && std::filesystem::exists(ckpt_path))
-    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
-               "instead)\n",
-               ckpt_path, csv_path, ckpt_path);
+  const RunFiles files = prepare_run_files(o.out, !o.resume.empty());
+  const std::string &ckpt_path = files.checkpoint, &csv_path = files.metrics;
   if (!o.resume.empty() && stored.empty())
     fmt::print(
         "note: {} has no 'train' metadata (an older checkpoint): the schedule and the training settings "

@@ -1,5 +1,9 @@
 #include "examples/common/resume.h"
 
+#include <filesystem>
+
+#include "examples/common/cli_checks.h"
+
 namespace lf {
 
 int64_t ResumeSettings::schedule_length(const std::string& flag, const std::string& unit, int64_t requested,
@@ -50,6 +54,16 @@ void check_resume_flags(const CLI::App& app, int64_t steps, int64_t stop_at) {
   // schedule comes from the checkpoint; the run checks --stop-at against it once it is read.
   LF_USAGE_CHECK(resume || app.count("--stop-at") == 0 || stop_at <= steps,
                  "--stop-at {} is beyond --steps {}", stop_at, steps);
+}
+
+RunFiles prepare_run_files(const std::string& out, bool resuming) {
+  prepare_out_dir("--out", out);
+  RunFiles f{out + "/checkpoint.safetensors", out + "/metrics.csv"};
+  if (!resuming && std::filesystem::exists(f.checkpoint))
+    fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
+               "instead)\n",
+               f.checkpoint, f.metrics, f.checkpoint);
+  return f;
 }
 
 }  // namespace lf

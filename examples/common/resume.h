@@ -90,4 +90,11 @@ nlohmann::json train_metadata(const std::map<std::string, std::string>& meta, co
 // The cross-checks of --resume, --extend and --stop-at that do not need the checkpoint.
 void check_resume_flags(const CLI::App& app, int64_t steps, int64_t stop_at);
 
+// A training run's files in --out: creates the directory (prepare_out_dir), and for a new run over an old
+// checkpoint says that it will be replaced and how to continue it instead.
+struct RunFiles {
+  std::string checkpoint, metrics;
+};
+RunFiles prepare_run_files(const std::string& out, bool resuming);
+
 }  // namespace lf
