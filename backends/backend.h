@@ -8,29 +8,13 @@
 #include <optional>
 #include <vector>
 
+#include "backends/pointwise_ops.h"
 #include "core/generator.h"
 #include "core/tensor.h"
 
 namespace lf {
 
-enum class UnaryOp {
-  neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu_erf, gelu_tanh, abs,
-  add_scalar,  // x + alpha
-  mul_scalar,  // x * alpha
-  pow_scalar,  // x ^ alpha
-  rsub_scalar, // alpha - x
-  rdiv_scalar, // alpha / x
-};
-
-enum class BinaryOp {
-  add, sub, mul, div, pow, maximum, minimum,
-  eq, gt, lt,                          // 1 or 0 in the output dtype
-  relu_grad,                           // a * (b > 0): a = gradient, b = input
-  gelu_erf_grad, gelu_tanh_grad,       // a * gelu'(b)
-};
-
-const char* unary_name(UnaryOp op);    // "gelu_erf", ...
-const char* binary_name(BinaryOp op);  // "gelu_erf_grad", ...
+// UnaryOp, BinaryOp and their names: the pointwise op table, backends/pointwise_ops.h.
 
 enum class ReduceOp { sum, max };
 
@@ -75,6 +59,11 @@ class Backend {
 
   // dst[i] = src[i] for same-shape views; converts dtype when they differ. dst may be strided.
   virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  // Transfers between host memory and this device: dst[i] = src[i] for same-shape, same-dtype tensors, one
+  // of them on the CPU (`host`) and the other on this backend's device; either may be a strided view.
+  // For the CPU backend both are copy(). ops/convert.cpp builds Tensor::to(Device) on these.
+  virtual void upload(const Tensor& host_src, const Tensor& dst) = 0;
+  virtual void download(const Tensor& src, const Tensor& host_dst) = 0;
   // dst (contiguous) = value
   virtual void fill(const Tensor& dst, double value) = 0;
   // dst (contiguous) = random numbers from the Philox stream at `at` (same numbers on every device).
@@ -122,15 +111,7 @@ class Backend {
   virtual void synchronize() {}
 };
 
-// Argument checks every backend's gemm and reduce share (each throws lf::Error naming the values).
-// gemm: a floating dtype, no negative size, C's batch strides nonzero where its products would collide, row
-// strides at least the stored row lengths. Returns g with each ld raised to what BLAS libraries insist on
-// (>= 1 and >= the row length even for a one-row or empty matrix, whose stride is never used), or nothing
-// when there is no product to compute.
-std::optional<GemmArgs> checked_gemm(const GemmArgs& g);
-// reduce: out's elements split into blocks of `inner`, and x into out.numel() groups. Returns R, the number
-// of elements reduced into each output (0 when out is empty).
-int64_t checked_reduce(const char* name, const Tensor& x, const Tensor& out, int64_t inner);
+// The argument checks every backend shares (checked_gemm, checked_unary, ...): backends/kernel_args.h.
 
 Backend& backend_for(Device d);  // throws when the device is not available in this build or machine
 Backend& cpu_backend();          // backends/cpu/

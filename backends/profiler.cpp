@@ -35,6 +35,8 @@ class ProfilingBackend final : public Backend {
  public:
   explicit ProfilingBackend(Backend& inner) : in_(inner) {}
   void copy(const Tensor& s, const Tensor& d) override { Timed t(in_, "copy"); in_.copy(s, d); }
+  void upload(const Tensor& s, const Tensor& d) override { Timed t(in_, "upload"); in_.upload(s, d); }
+  void download(const Tensor& s, const Tensor& d) override { Timed t(in_, "download"); in_.download(s, d); }
   void fill(const Tensor& d, double v) override { Timed t(in_, "fill"); in_.fill(d, v); }
   void random(const Tensor& d, RandomKind k, double a, double b, GeneratorState at) override {
     Timed t(in_, "random");

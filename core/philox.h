@@ -5,11 +5,7 @@
 // stream get the same number. Dropout masks and rand/randn therefore agree across devices.
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define LF_HD __host__ __device__ __forceinline__
-#else
-#define LF_HD inline
-#endif
+#include "core/host_device.h"
 
 namespace lf {
 

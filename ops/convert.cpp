@@ -5,11 +5,11 @@
 // plain host numbers.
 #include <vector>
 
+#include "ops/convert.h"
+
+#include "autograd/grad_mode.h"
 #include "autograd/node.h"
 #include "ops/check.h"
-#ifdef LF_WITH_CUDA
-#include "backends/cuda/cuda_backend.h"  // copy_to_device, copy_to_host
-#endif
 
 namespace lf {
 
@@ -25,29 +25,31 @@ void check_device_available(const char* op, Device d) {
 
 }  // namespace
 
-// dst[i] = src[i] where src and dst live on different devices (same shape and dtype; dst contiguous, src any
-// strided view). Each backend only reads and writes memory on its own device, so a copy between devices
-// needs a transfer that no single backend provides: CPU -> CPU is the trivial case, and the CUDA build
-// moves data with cudaMemcpy (copy_to_device / copy_to_host in backends/cuda/).
+// dst[i] = src[i] where src and dst live on different devices (same shape and dtype). Each backend only
+// reads and writes memory on its own device, and the host: upload and download, the contract's transfer
+// primitives. A copy between two accelerators is staged through host memory.
 void copy_across_devices(const Tensor& src, const Tensor& dst) {
   LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
            "to: internal copy between {} {} and {} {} of different shape or dtype", shape_str(src.shape()),
            src.dtype(), shape_str(dst.shape()), dst.dtype());
-  if (src.device().is_cpu() && dst.device().is_cpu()) {
-    cpu_backend().copy(src, dst);
-    return;
-  }
-#ifdef LF_WITH_CUDA
-  if (src.device().is_cpu()) return copy_to_device(src, dst);
-  if (dst.device().is_cpu()) return copy_to_host(src, dst);
-  // GPU -> another GPU: staged through host memory (the backend drives one GPU at a time).
+  if (src.device().is_cpu()) return backend_for(dst.device()).upload(src, dst);
+  if (dst.device().is_cpu()) return backend_for(src.device()).download(src, dst);
   Tensor host = Tensor::empty(src.shape(), src.dtype(), Device::cpu());
-  copy_to_host(src, host);
-  return copy_to_device(host, dst);
-#else
-  throw Error(fmt::format("to: copying a tensor from {} to {} needs the CUDA backend, which this build lacks",
-                          src.device(), dst.device()));
-#endif
+  backend_for(src.device()).download(src, host);
+  backend_for(dst.device()).upload(host, dst);
+}
+
+const Tensor& assign_(const Tensor& dst, const Tensor& src) {
+  check_defined("assign_", dst);
+  check_defined("assign_", src);
+  LF_CHECK(dst.shape() == src.shape(), "assign_: dst {} and src {} differ in shape", shape_str(dst.shape()),
+           shape_str(src.shape()));
+  LF_CHECK(!(grad_enabled() && dst.requires_grad()),
+           "assign_: dst {} requires grad and would be overwritten outside the graph; wrap the update in "
+           "NoGradGuard", shape_str(dst.shape()));
+  const Tensor here = src.device() == dst.device() ? src : src.detach().to(dst.device());
+  backend_of(dst).copy(here, dst);  // the backend's copy converts the dtype
+  return dst;
 }
 
 Tensor Tensor::contiguous() const {

@@ -249,6 +249,15 @@ Tensor gelu(const Tensor& x, bool approximate_tanh) {
   });
 }
 
+Tensor silu(const Tensor& x) {
+  check_float("silu", x);
+  Tensor out = unary_raw("silu", UnaryOp::silu, x);
+  if (!any_requires_grad({x})) return out;
+  return record("silu", out, {x}, [x = x.detach()](const Tensor& g, const Needs&) {
+    return Grads{binary_raw("silu", BinaryOp::silu_grad, g, x)};  // g * silu'(x), one fused pass
+  });
+}
+
 // ---- comparisons: 1 or 0 in a's dtype, outside the graph ----
 
 Tensor eq(const Tensor& a, const Tensor& b) { return binary_raw("eq", BinaryOp::eq, a, b); }

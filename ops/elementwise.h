@@ -31,6 +31,8 @@ Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 // GELU: x * Phi(x) with the exact erf form, or the tanh approximation when `approximate_tanh`.
 Tensor gelu(const Tensor& x, bool approximate_tanh = false);
+// SiLU (swish): x * sigmoid(x), a kernel of its own (the pointwise example of docs/adding-an-op.md).
+Tensor silu(const Tensor& x);
 // softplus(x) = log(1 + exp(x)), computed stably (ops/softplus.cpp; the example of docs/adding-an-op.md).
 Tensor softplus(const Tensor& x);
 

@@ -422,3 +422,23 @@ TEST_CASE("cpu gemm: a two-level batch (heads of a [B, n, h*dh] tensor, read in 
   g.stride_c[0] = 0;
   CHECK_ERROR(be().gemm(g), "gemm: a batch of [2,2] products cannot write one C");
 }
+
+TEST_CASE("pointwise table: generated names, i64 column, every unary row reaches a CPU kernel") {
+  CHECK(std::string(unary_name(UnaryOp::gelu_erf)) == "gelu_erf");
+  CHECK(std::string(unary_name(UnaryOp::rdiv_scalar)) == "rdiv_scalar");
+  CHECK(std::string(binary_name(BinaryOp::silu_grad)) == "silu_grad");
+  CHECK(std::string(binary_name(BinaryOp::lt)) == "lt");
+  CHECK(defined_for_i64(UnaryOp::neg));
+  CHECK_FALSE(defined_for_i64(UnaryOp::exp));
+  CHECK(defined_for_i64(BinaryOp::eq));
+  CHECK_FALSE(defined_for_i64(BinaryOp::div));
+  CHECK(is_comparison(BinaryOp::gt));
+  CHECK_FALSE(is_comparison(BinaryOp::maximum));
+  // a floating input in every unary row gives a finite value
+  Tensor x = f64({3}, {0.5, 1.0, 2.0}), y = f64({3}, {0.0, 0.0, 0.0});
+#define LF_X(name, cost, i64)                      \
+  be().unary(UnaryOp::name, x, y, 2.0);            \
+  for (double v : y.to_vector<double>()) CHECK(std::isfinite(v));
+  LF_UNARY_OPS(LF_X)
+#undef LF_X
+}

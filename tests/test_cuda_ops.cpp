@@ -132,6 +132,7 @@ TEST_CASE("cuda: unary ops match the CPU, contiguous and strided") {
         {"relu", [](const Tensor& a) { return relu(a); }},
         {"gelu", [](const Tensor& a) { return gelu(a); }},
         {"gelu_tanh", [](const Tensor& a) { return gelu(a, true); }},
+        {"silu", [](const Tensor& a) { return silu(a); }},
         {"scalars", [](const Tensor& a) { return (2.0 - a) * 3.0 + 0.5; }},
         {"div_scalar", [](const Tensor& a) { return 1.0 / (abs(a) + 1.0); }},
         {"pow", [](const Tensor& a) { return pow(a, 2.0) + pow(abs(a) + 0.5, 1.7) + pow(a, 3.0); }},

@@ -179,3 +179,31 @@ TEST_CASE("elementwise input errors") {
   CHECK_ERROR(exp(arange(3)), "exp", "i64");
   CHECK_ERROR(add(Tensor(), ones({1})), "add", "undefined");
 }
+
+TEST_CASE("silu: values, f32 against f64, gradient, i64 refused") {
+  auto silu_ref = [](double v) { return v / (1 + std::exp(-v)); };
+  Tensor x = f64({-30, -1, 0, 0.5, 2, 30}, {6});
+  check_values(silu(x), {silu_ref(-30), silu_ref(-1), 0, silu_ref(0.5), silu_ref(2), 30}, 1e-12);
+  check_values(silu(x.to(DType::f32)), vals(silu(x)), 1e-6);
+  manual_seed(4);
+  Tensor y = leaf64({3, 5}, 3.0);
+  CHECK_GRAD([](const In& in) { return silu(in[0]); }, {y});
+  CHECK_GRAD([](const In& in) { return silu(in[0].transpose(0, 1)); }, {y});
+  CHECK_ERROR(silu(arange(3)), "silu", "i64");
+}
+
+TEST_CASE("assign_ writes into existing storage, converting dtype, outside the graph") {
+  Tensor dst = zeros({2, 3}, DType::f64);
+  Tensor view = dst.transpose(0, 1);  // [3, 2], strided
+  assign_(view, from_vector(std::vector<float>{1, 2, 3, 4, 5, 6}, {3, 2}));
+  CHECK(vals(dst) == std::vector<double>{1, 3, 5, 2, 4, 6});
+  CHECK_ERROR(assign_(dst, ones({3, 2})), "assign_", "[2,3]", "[3,2]");
+  CHECK_ERROR(assign_(Tensor(), ones({1})), "assign_", "undefined");
+  Tensor w = ones({2}).requires_grad_();
+  CHECK_ERROR(assign_(w, zeros({2})), "assign_", "requires grad", "NoGradGuard");
+  {
+    NoGradGuard no_grad;
+    assign_(w, full({2}, 7.0));
+  }
+  CHECK(vals(w) == std::vector<double>{7, 7});
+}

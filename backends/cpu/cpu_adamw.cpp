@@ -9,7 +9,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/scalar_math.h"
 
 namespace lf {
 
@@ -34,7 +34,7 @@ void adamw_slot(const AdamWSlot& s, const AdamWHyper& h) {
       const T vi = b2 * v[i] + c2 * gi * gi;
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i] * decay - lr * (mi * inv_bc1) / (cpu::vsqrt(vi * inv_bc2) + eps);
+      p[i] = p[i] * decay - lr * (mi * inv_bc1) / (math::sqrt(vi * inv_bc2) + eps);
     }
   });
 }

@@ -4,7 +4,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/scalar_math.h"
 
 namespace lf {
 
@@ -13,25 +13,6 @@ Backend& cpu_backend() {
   return backend;
 }
 
-namespace cpu {
-
-Tensor contiguous_input(const Tensor& t) {
-  if (t.is_contiguous()) return t;
-  Tensor c = Tensor::empty(t.shape(), t.dtype(), t.device());
-  cpu_backend().copy(t, c);
-  return c;
-}
-
-void check_output(const char* op, const char* what, const Tensor& t, DType dtype, int64_t numel) {
-  LF_CHECK(t.defined(), "{}: {} is undefined", op, what);
-  LF_CHECK(t.dtype() == dtype, "{}: {} has dtype {}, expected {}", op, what, t.dtype(), dtype);
-  LF_CHECK(t.numel() == numel, "{}: {} {} has {} elements, expected {}", op, what, shape_str(t.shape()),
-           t.numel(), numel);
-  LF_CHECK(t.is_contiguous(), "{}: {} {} must be contiguous (strides {})", op, what, shape_str(t.shape()),
-           shape_str(t.strides()));
-}
-
-}  // namespace cpu
 
 // ---------------------------------------------------------------------------------------------------------
 // copy: dst[i] = D(src[i]) over two same-shape strided views.
@@ -42,7 +23,7 @@ namespace {
 // two would be read or written with a large stride. Copying 32x32 tiles keeps both sides in L1: the 32
 // source cache lines a tile touches serve 16 consecutive rows each.
 template <typename S, typename D>
-void copy_transposed(const S* ps, D* pd, const cpu::LoopPlan<2>& plan) {
+void copy_transposed(const S* ps, D* pd, const LoopPlan<2>& plan) {
   constexpr int64_t kTile = 32;
   const size_t nd = plan.shape.size();
   const int64_t rows = plan.shape[nd - 2], cols = plan.shape[nd - 1];
@@ -66,7 +47,7 @@ void copy_transposed(const S* ps, D* pd, const cpu::LoopPlan<2>& plan) {
                         for (int64_t r = r0; r < r1; ++r) {
                           D* out = pd + od + r * dst_row;
                           const S* in = ps + os + r;
-                          for (int64_t c = c0; c < c1; ++c) out[c] = cpu::convert<D>(in[c * src_col]);
+                          for (int64_t c = c0; c < c1; ++c) out[c] = math::convert<D>(in[c * src_col]);
                         }
                       }
                     });
@@ -81,12 +62,12 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
       if constexpr (std::is_same_v<S, D>) {
         std::memcpy(pd + lo, ps + lo, size_t(hi - lo) * sizeof(D));
       } else {
-        for (int64_t i = lo; i < hi; ++i) pd[i] = cpu::convert<D>(ps[i]);
+        for (int64_t i = lo; i < hi; ++i) pd[i] = math::convert<D>(ps[i]);
       }
     });
     return;
   }
-  const cpu::LoopPlan<2> plan = cpu::make_plan<2>(dst.shape(), {&dst.strides(), &src.strides()});
+  const LoopPlan<2> plan = plan_loop<2>(dst.shape(), {&dst.strides(), &src.strides()}, /*by_first_operand=*/true);
   const size_t nd = plan.shape.size();
   if (nd >= 2 && plan.strides[nd - 1][0] == 1 && plan.strides[nd - 2][1] == 1 && plan.shape[nd - 1] >= 16 &&
       plan.shape[nd - 2] >= 16) {
@@ -98,14 +79,14 @@ void copy_typed(const Tensor& src, const Tensor& dst) {
       D* o = pd + off[0];
       const S* s = ps + off[1];
       if (st[0] == 1 && st[1] == 1) {
-        for (int64_t i = 0; i < len; ++i) o[i] = cpu::convert<D>(s[i]);
+        for (int64_t i = 0; i < len; ++i) o[i] = math::convert<D>(s[i]);
       } else if (st[0] == 1 && st[1] == 0) {  // broadcasting one value along the run
-        D v = cpu::convert<D>(*s);
+        D v = math::convert<D>(*s);
         for (int64_t i = 0; i < len; ++i) o[i] = v;
       } else if (st[0] == 1) {  // gather
-        for (int64_t i = 0; i < len; ++i) o[i] = cpu::convert<D>(s[i * st[1]]);
+        for (int64_t i = 0; i < len; ++i) o[i] = math::convert<D>(s[i * st[1]]);
       } else {
-        for (int64_t i = 0; i < len; ++i) o[i * st[0]] = cpu::convert<D>(s[i * st[1]]);
+        for (int64_t i = 0; i < len; ++i) o[i * st[0]] = math::convert<D>(s[i * st[1]]);
       }
     });
   });
@@ -125,6 +106,10 @@ void CpuBackend::copy(const Tensor& src, const Tensor& dst) {
   });
 }
 
+// The CPU is the host, so a transfer between host and this device is a copy (which checks both sides).
+void CpuBackend::upload(const Tensor& host_src, const Tensor& dst) { copy(host_src, dst); }
+void CpuBackend::download(const Tensor& src, const Tensor& host_dst) { copy(src, host_dst); }
+
 // ---------------------------------------------------------------------------------------------------------
 // fill
 
@@ -132,7 +117,7 @@ void CpuBackend::fill(const Tensor& dst, double value) {
   LF_CHECK(dst.defined(), "fill: undefined tensor");
   dispatch(dst.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    T v = cpu::convert<T>(value);
+    T v = math::convert<T>(value);
     T* p = static_cast<T*>(dst.raw_data());
     if (dst.is_contiguous()) {
       cpu::parallel_for(dst.numel(), cpu::kGrain, [&](int64_t lo, int64_t hi) {

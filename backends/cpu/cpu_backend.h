@@ -12,7 +12,8 @@
 //   cpu_layer_norm.cpp   layer_norm forward and backward
 //   cpu_index.cpp        index_select (gather rows) and index_add (scatter-add rows)
 //   cpu_adamw.cpp        the fused AdamW step
-// Shared machinery: cpu_loop.h (parallel_for, strided iteration), cpu_math.h (vectorisable exp/erf/GELU).
+// Shared machinery: cpu_loop.h (parallel_for, strided iteration), ../scalar_math.h (exp/erf/GELU,
+// vectorisable, shared with the GPU), ../pointwise_ops.h (the elementwise op table), ../kernel_args.h (checks).
 // CMakeLists.txt compiles the library with -fno-trapping-math (so loops with comparisons and selects
 // vectorise) and -fno-math-errno (so sqrt does): nothing here reads FP exception flags or errno.
 //
@@ -39,12 +40,15 @@
 //   normal:    dst[i] = T(a + b * double(normal_at(at.seed, at.offset, i)))
 //   bernoulli: dst[i] = double(u_i) < a ? T(b) : T(0)
 #include "backends/backend.h"
+#include "backends/kernel_args.h"
 
 namespace lf {
 
 class CpuBackend final : public Backend {
  public:
   void copy(const Tensor& src, const Tensor& dst) override;
+  void upload(const Tensor& host_src, const Tensor& dst) override;
+  void download(const Tensor& src, const Tensor& host_dst) override;
   void fill(const Tensor& dst, double value) override;
   void random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) override;
 
@@ -72,13 +76,5 @@ class CpuBackend final : public Backend {
   void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) override;
   void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) override;
 };
-
-namespace cpu {
-// `t` itself when it is contiguous, else a contiguous copy made with CpuBackend::copy.
-Tensor contiguous_input(const Tensor& t);
-// Throws unless `t` is defined, contiguous and has `dtype` and `numel` elements; `what` names it in the
-// message.
-void check_output(const char* op, const char* what, const Tensor& t, DType dtype, int64_t numel);
-}  // namespace cpu
 
 }  // namespace lf

@@ -7,7 +7,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/pointwise_ops.h"
 
 namespace lf {
 
@@ -80,201 +80,77 @@ void map2(const Tensor& a, const Tensor& b, const Tensor& out, int64_t grain, F 
                       });
 }
 
-template <typename T>
-void unary_float(UnaryOp op, const Tensor& x, const Tensor& out, T s) {
-  switch (op) {
-    case UnaryOp::neg:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return -v; });
-    case UnaryOp::exp:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::vexp(v); });
-    case UnaryOp::log:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return std::log(v); });
-    case UnaryOp::sqrt:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::sqrt(v); });
-    case UnaryOp::rsqrt:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / std::sqrt(v); });
-    case UnaryOp::tanh:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return std::tanh(v); });
-    case UnaryOp::sigmoid:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::sigmoid(v); });
-    case UnaryOp::relu:
-      return map1<T, T>(x, out, kCheap,
-                        [](T v) LF_VEC_INLINE_LAMBDA { return v < T(0) ? T(0) : v; });  // NaN stays
-    case UnaryOp::gelu_erf:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::gelu_erf(v); });
-    case UnaryOp::gelu_tanh:
-      return map1<T, T>(x, out, kCostly, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::gelu_tanh(v); });
-    case UnaryOp::abs:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::abs(v); });
-    case UnaryOp::add_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(v, s); });
-    case UnaryOp::mul_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(v, s); });
-    case UnaryOp::rsub_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(s, v); });
-    case UnaryOp::rdiv_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return s / v; });
-    case UnaryOp::pow_scalar:
-      // The common exponents without a pow call (which does not vectorise).
-      if (s == T(2)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v; });
-      if (s == T(3)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v * v; });
-      if (s == T(1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v; });
-      if (s == T(0.5))
-        return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return std::sqrt(v); });
-      if (s == T(-1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / v; });
-      return map1<T, T>(x, out, kCostly, [s](T v) LF_VEC_INLINE_LAMBDA { return std::pow(v, s); });
-  }
-}
+// The kernels, generated from the tables of backends/pointwise_ops.h: one case per row, each running the
+// row's formula pw::<name> through map1 / map2. Rows without i64 support are not instantiated for i64
+// (the shared checks refused them before the call).
+constexpr int64_t grain_of(bool costly) { return costly ? kCostly : kCheap; }
+constexpr bool cheap = false, costly = true;
 
-void unary_int(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
-  using T = int64_t;
-  bool scalar = op == UnaryOp::add_scalar || op == UnaryOp::mul_scalar || op == UnaryOp::rsub_scalar;
-  LF_CHECK(op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::relu || scalar,
-           "{}: not defined for i64 tensors ({}); convert to a floating dtype first", unary_name(op),
-           shape_str(x.shape()));
-  LF_CHECK(!scalar || (std::nearbyint(alpha) == alpha && std::abs(alpha) < 9.2e18),
-           "{}: i64 tensor with a non-integral scalar {}", unary_name(op), alpha);
-  T s = scalar ? T(alpha) : 0;
-  switch (op) {
-    case UnaryOp::neg:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_neg(v); });
-    case UnaryOp::abs:  // abs(INT64_MIN) wraps to INT64_MIN, as in PyTorch
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? cpu::wrap_neg(v) : v; });
-    case UnaryOp::relu:
-      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v < 0 ? T(0) : v; });
-    case UnaryOp::add_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(v, s); });
-    case UnaryOp::mul_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(v, s); });
-    case UnaryOp::rsub_scalar:
-      return map1<T, T>(x, out, kCheap, [s](T v) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(s, v); });
-    default:
-      return;
-  }
-}
-
-// eq/gt/lt write 1 or 0 in out's dtype, which may differ from the inputs'.
 template <typename T>
-void compare(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  dispatch(out.dtype(), [&](auto otag) {
-    using O = decltype(otag);
-    switch (op) {
-      case BinaryOp::eq:
-        return map2<O, T, T>(a, b, out, kCheap,
-                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x == y ? O(1) : O(0); });
-      case BinaryOp::gt:
-        return map2<O, T, T>(a, b, out, kCheap,
-                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x > y ? O(1) : O(0); });
-      case BinaryOp::lt:
-        return map2<O, T, T>(a, b, out, kCheap,
-                             [](T x, T y) LF_VEC_INLINE_LAMBDA { return x < y ? O(1) : O(0); });
-      default:
-        return;
+void unary_kernel(UnaryOp op, const Tensor& x, const Tensor& out, T a) {
+  // x^a for the exponents the models use, chosen once here rather than per element, so those loops vectorise.
+  if constexpr (std::is_floating_point_v<T>) {
+    if (op == UnaryOp::pow_scalar && (a == T(2) || a == T(3) || a == T(1) || a == T(0.5) || a == T(-1))) {
+      if (a == T(2)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v; });
+      if (a == T(3)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v * v; });
+      if (a == T(1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v; });
+      if (a == T(0.5)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return math::sqrt(v); });
+      return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / v; });
     }
-  });
-}
-
-template <typename T>
-void binary_float(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
+  }
   switch (op) {
-    case BinaryOp::add:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x + y; });
-    case BinaryOp::sub:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x - y; });
-    case BinaryOp::mul:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x * y; });
-    case BinaryOp::div:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x / y; });
-    case BinaryOp::pow:
-      return map2<T, T, T>(a, b, out, kCostly, [](T x, T y) LF_VEC_INLINE_LAMBDA { return std::pow(x, y); });
-    // NaN in either input gives NaN, as in PyTorch.
-    case BinaryOp::maximum:
-      return map2<T, T, T>(a, b, out, kCheap,
-                           [](T x, T y) LF_VEC_INLINE_LAMBDA { return (x != x || x > y) ? x : y; });
-    case BinaryOp::minimum:
-      return map2<T, T, T>(a, b, out, kCheap,
-                           [](T x, T y) LF_VEC_INLINE_LAMBDA { return (x != x || x < y) ? x : y; });
-    case BinaryOp::relu_grad:
-      return map2<T, T, T>(a, b, out, kCheap,
-                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return x > T(0) ? g : T(0); });
-    case BinaryOp::gelu_erf_grad:
-      return map2<T, T, T>(a, b, out, kCostly,
-                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return g * cpu::gelu_erf_grad(x); });
-    case BinaryOp::gelu_tanh_grad:
-      return map2<T, T, T>(a, b, out, kCostly,
-                           [](T g, T x) LF_VEC_INLINE_LAMBDA { return g * cpu::gelu_tanh_grad(x); });
-    case BinaryOp::eq:
-    case BinaryOp::gt:
-    case BinaryOp::lt:
-      return compare<T>(op, a, b, out);
+#define LF_X(name, cost, i64)                                                                              \
+  case UnaryOp::name:                                                                                      \
+    if constexpr (std::is_floating_point_v<T> || i64)                                                      \
+      return map1<T, T>(x, out, grain_of(cost), [a](T v) LF_VEC_INLINE_LAMBDA { return pw::name(v, a); }); \
+    break;
+    LF_UNARY_OPS(LF_X)
+#undef LF_X
   }
 }
 
-void binary_int(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  using T = int64_t;
+template <typename T>
+void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (op) {
-    case BinaryOp::add:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_add(x, y); });
-    case BinaryOp::sub:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_sub(x, y); });
-    case BinaryOp::mul:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return cpu::wrap_mul(x, y); });
-    case BinaryOp::maximum:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x > y ? x : y; });
-    case BinaryOp::minimum:
-      return map2<T, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return x < y ? x : y; });
-    case BinaryOp::eq:
-    case BinaryOp::gt:
-    case BinaryOp::lt:
-      return compare<T>(op, a, b, out);
-    default:
-      throw Error(fmt::format("{}: not defined for i64 tensors ({}); convert to a floating dtype first",
-                              binary_name(op), shape_str(a.shape())));
+#define LF_X(name, cost, i64)                                                                                    \
+  case BinaryOp::name:                                                                                           \
+    if constexpr (std::is_floating_point_v<T> || i64)                                                            \
+      return map2<T, T, T>(a, b, out, grain_of(cost), [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y); }); \
+    break;
+    LF_BINARY_OPS(LF_X)
+#undef LF_X
+    // eq/gt/lt write 1 or 0 in out's dtype, which may differ from the inputs'.
+#define LF_X(name)                                                                                    \
+  case BinaryOp::name:                                                                                \
+    return dispatch(out.dtype(), [&](auto otag) {                                                     \
+      using O = decltype(otag);                                                                       \
+      map2<O, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y) ? O(1) : O(0); }); \
+    });
+    LF_COMPARE_OPS(LF_X)
+#undef LF_X
   }
 }
 
 }  // namespace
 
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
-  const char* name = unary_name(op);
-  LF_CHECK(x.defined() && out.defined(), "{}: undefined tensor", name);
-  LF_CHECK(x.shape() == out.shape(), "{}: input {} and output {} differ in shape", name, shape_str(x.shape()),
-           shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "{}: input dtype {} and output dtype {} differ", name, x.dtype(),
-           out.dtype());
-  if (out.numel() == 0) return;
-  if (x.dtype() == DType::i64) return unary_int(op, x, out, alpha);
-  dispatch_float(x.dtype(), name, [&](auto tag) {
+  if (!checked_unary(op, x, out, alpha, DeviceType::cpu)) return;
+  dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    unary_float<T>(op, x, out, T(alpha));
+    unary_kernel<T>(op, x, out, math::convert<T>(alpha));
   });
 }
 
 void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const char* name = binary_name(op);
-  LF_CHECK(a.defined() && b.defined() && out.defined(), "{}: undefined tensor", name);
-  LF_CHECK(a.shape() == out.shape() && b.shape() == out.shape(),
-           "{}: inputs {} and {} must be expanded to the output shape {}", name, shape_str(a.shape()),
-           shape_str(b.shape()), shape_str(out.shape()));
-  bool cmp = op == BinaryOp::eq || op == BinaryOp::gt || op == BinaryOp::lt;
-  LF_CHECK(a.dtype() == b.dtype() && (cmp || out.dtype() == a.dtype()), "{}: mixed dtypes {}, {} -> {}", name,
-           a.dtype(), b.dtype(), out.dtype());
-  if (out.numel() == 0) return;
-  if (a.dtype() == DType::i64) return binary_int(op, a, b, out);
-  dispatch_float(a.dtype(), name, [&](auto tag) { binary_float<decltype(tag)>(op, a, b, out); });
+  if (!checked_binary(op, a, b, out, DeviceType::cpu)) return;
+  dispatch(a.dtype(), [&](auto tag) { binary_kernel<decltype(tag)>(op, a, b, out); });
 }
 
 void CpuBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) {
-  LF_CHECK(x.defined() && mask.defined() && out.defined(), "masked_fill: undefined tensor");
-  LF_CHECK(x.shape() == out.shape() && mask.shape() == out.shape(),
-           "masked_fill: x {} and mask {} must be expanded to the output shape {}", shape_str(x.shape()),
-           shape_str(mask.shape()), shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "masked_fill: x dtype {} and output dtype {} differ", x.dtype(),
-           out.dtype());
-  if (out.numel() == 0) return;
+  if (!checked_masked_fill(x, mask, out, DeviceType::cpu)) return;
   dispatch(x.dtype(), [&](auto xtag) {
     using T = decltype(xtag);
-    const T v = T(value);
+    const T v = math::convert<T>(value);
     dispatch(mask.dtype(), [&](auto mtag) {
       using M = decltype(mtag);
       map2<T, T, M>(x, mask, out, kCheap, [v](T xv, M m) LF_VEC_INLINE_LAMBDA { return m != M(0) ? v : xv; });

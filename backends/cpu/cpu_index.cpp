@@ -18,7 +18,7 @@ Tensor checked_indices(const char* op, const Tensor& idx_in, int64_t n) {
   LF_CHECK(idx_in.defined(), "{}: undefined index tensor", op);
   LF_CHECK(idx_in.dtype() == DType::i64, "{}: indices must be i64, got {} {}", op, shape_str(idx_in.shape()),
            idx_in.dtype());
-  Tensor idx = cpu::contiguous_input(idx_in);
+  Tensor idx = contiguous_input(cpu_backend(), idx_in);
   const int64_t* p = idx.data<int64_t>();
   const int64_t count = idx.numel();
   int64_t first_bad = -1;
@@ -88,9 +88,9 @@ void CpuBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Te
            shape_str(x_in.shape()), outer, n, inner);
   Tensor idx = checked_indices(op, idx_in, n);
   const int64_t count = idx.numel();
-  cpu::check_output(op, "output", out, x_in.dtype(), outer * count * inner);
+  check_output(DeviceType::cpu, op, "output", out, x_in.dtype(), outer * count * inner);
   if (outer * count * inner == 0) return;
-  Tensor x = cpu::contiguous_input(x_in);
+  Tensor x = contiguous_input(cpu_backend(), x_in);
   const int64_t* ip = idx.data<int64_t>();
   const size_t esize = dtype_size(x.dtype()), row_bytes = size_t(inner) * esize;
   const char* src = static_cast<const char*>(x.raw_data());
@@ -113,9 +113,9 @@ void CpuBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Ten
   const int64_t count = idx.numel();
   LF_CHECK(src_in.numel() == outer * count * inner, "{}: source {} is not [outer={}, {} indices, inner={}]",
            op, shape_str(src_in.shape()), outer, count, inner);
-  cpu::check_output(op, "output", out, src_in.dtype(), outer * n * inner);
+  check_output(DeviceType::cpu, op, "output", out, src_in.dtype(), outer * n * inner);
   if (outer * count * inner == 0) return;
-  Tensor src = cpu::contiguous_input(src_in);
+  Tensor src = contiguous_input(cpu_backend(), src_in);
   dispatch(src.dtype(), [&](auto tag) {
     using T = decltype(tag);
     index_add_typed<T>(static_cast<const T*>(src.raw_data()), idx.data<int64_t>(),

@@ -120,7 +120,7 @@ const void* param_ptr(const char* what, const Tensor& p, DType dtype, int64_t co
   if (!p.defined()) return nullptr;
   LF_CHECK(p.dtype() == dtype && p.numel() == cols, "layer_norm: {} {} {} does not match C = {} and dtype {}",
            what, shape_str(p.shape()), p.dtype(), cols, dtype);
-  keep = cpu::contiguous_input(p);
+  keep = contiguous_input(cpu_backend(), p);
   return keep.raw_data();
 }
 
@@ -131,11 +131,11 @@ void CpuBackend::layer_norm(const Tensor& x_in, const Tensor& weight, const Tens
   LF_CHECK(x_in.defined(), "layer_norm: undefined input");
   const int64_t cols = x_in.dim() == 0 ? 1 : x_in.shape().back();
   const int64_t rows = cols == 0 ? 0 : x_in.numel() / cols;
-  cpu::check_output("layer_norm", "y", y, x_in.dtype(), x_in.numel());
-  cpu::check_output("layer_norm", "mean", mean, x_in.dtype(), rows);
-  cpu::check_output("layer_norm", "rstd", rstd, x_in.dtype(), rows);
+  check_output(DeviceType::cpu, "layer_norm", "y", y, x_in.dtype(), x_in.numel());
+  check_output(DeviceType::cpu, "layer_norm", "mean", mean, x_in.dtype(), rows);
+  check_output(DeviceType::cpu, "layer_norm", "rstd", rstd, x_in.dtype(), rows);
   if (rows == 0) return;
-  Tensor x = cpu::contiguous_input(x_in), wk, bk;
+  Tensor x = contiguous_input(cpu_backend(), x_in), wk, bk;
   const void* w = param_ptr("weight", weight, x.dtype(), cols, wk);
   const void* b = param_ptr("bias", bias, x.dtype(), cols, bk);
   dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
@@ -161,16 +161,16 @@ void CpuBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, c
       mean_in.numel() == rows && rstd_in.numel() == rows && mean_in.dtype() == dt && rstd_in.dtype() == dt,
       "{}: mean {} and rstd {} must be {} [{}]", name, shape_str(mean_in.shape()), shape_str(rstd_in.shape()),
       dt, rows);
-  if (dx.defined()) cpu::check_output(name, "dx", dx, dt, x_in.numel());
-  if (dw.defined()) cpu::check_output(name, "dw", dw, dt, cols);
-  if (db.defined()) cpu::check_output(name, "db", db, dt, cols);
+  if (dx.defined()) check_output(DeviceType::cpu, name, "dx", dx, dt, x_in.numel());
+  if (dw.defined()) check_output(DeviceType::cpu, name, "dw", dw, dt, cols);
+  if (db.defined()) check_output(DeviceType::cpu, name, "db", db, dt, cols);
   if (rows == 0) {  // no rows: the parameter gradients are empty sums
     if (dw.defined()) fill(dw, 0.0);
     if (db.defined()) fill(db, 0.0);
     return;
   }
-  Tensor x = cpu::contiguous_input(x_in), dy = cpu::contiguous_input(dy_in);
-  Tensor mean = cpu::contiguous_input(mean_in), rstd = cpu::contiguous_input(rstd_in), wk;
+  Tensor x = contiguous_input(cpu_backend(), x_in), dy = contiguous_input(cpu_backend(), dy_in);
+  Tensor mean = contiguous_input(cpu_backend(), mean_in), rstd = contiguous_input(cpu_backend(), rstd_in), wk;
   const void* w = param_ptr("weight", weight, dt, cols, wk);
   dispatch_float(dt, name, [&](auto tag) {
     using T = decltype(tag);

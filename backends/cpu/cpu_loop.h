@@ -7,7 +7,8 @@
 //    parallel region it runs serially (no nested teams).
 //
 // 2. strided_for<N>(shape, {strides of N operands}, grain, run): walks N same-shape strided views
-//    (operand 0 is the output) in row-major order. The views are first simplified:
+//    (operand 0 is the output) in row-major order. The views are first simplified (plan_loop,
+//    backends/kernel_args.h, which the CUDA backend shares):
 //      - size-1 dims are dropped,
 //      - dims are ordered so the output's strides decrease (a transposed output is written in order),
 //      - neighbouring dims that are contiguous with each other *in every operand* are merged,
@@ -24,7 +25,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "core/shape.h"
+#include "backends/kernel_args.h"  // LoopPlan, plan_loop: the dims merged
 
 namespace lf::cpu {
 
@@ -56,44 +57,6 @@ void parallel_for_t(int64_t n, int64_t grain, Fn&& fn) {
 template <typename Fn>
 void parallel_for(int64_t n, int64_t grain, Fn&& fn) {
   parallel_for_t(n, grain, [&](int, int64_t lo, int64_t hi) { fn(lo, hi); });
-}
-
-// The simplified iteration space of N strided operands: dims outermost first, strides[d][k] for operand k.
-template <size_t N>
-struct LoopPlan {
-  int64_t numel = 1;
-  std::vector<int64_t> shape;
-  std::vector<std::array<int64_t, N>> strides;
-};
-
-template <size_t N>
-LoopPlan<N> make_plan(const Shape& shape, const std::array<const Shape*, N>& strides) {
-  LoopPlan<N> p;
-  p.numel = lf::numel(shape);
-  std::vector<int> dims;
-  for (size_t d = 0; d < shape.size(); ++d)
-    if (shape[d] != 1) dims.push_back(int(d));
-  // Order by the output's stride, largest first (stable, so a row-major output keeps its order).
-  const Shape& s0 = *strides[0];
-  std::stable_sort(dims.begin(), dims.end(), [&](int x, int y) { return std::abs(s0[x]) > std::abs(s0[y]); });
-  for (int d : dims) {
-    std::array<int64_t, N> st;
-    for (size_t k = 0; k < N; ++k) st[k] = (*strides[k])[d];
-    bool merge = !p.shape.empty();
-    for (size_t k = 0; merge && k < N; ++k) merge = p.strides.back()[k] == st[k] * shape[d];
-    if (merge) {
-      p.shape.back() *= shape[d];
-      p.strides.back() = st;
-    } else {
-      p.shape.push_back(shape[d]);
-      p.strides.push_back(st);
-    }
-  }
-  if (p.shape.empty()) {  // a single element
-    p.shape.push_back(1);
-    p.strides.push_back({});
-  }
-  return p;
 }
 
 // Calls run(off, st, len) for the runs of the innermost dim that cover flat elements [lo, hi).
@@ -131,7 +94,7 @@ void for_each_run(const LoopPlan<N>& p, int64_t lo, int64_t hi, Run&& run) {
 
 template <size_t N, typename Run>
 void strided_for(const Shape& shape, const std::array<const Shape*, N>& strides, int64_t grain, Run&& run) {
-  LoopPlan<N> p = make_plan<N>(shape, strides);
+  LoopPlan<N> p = plan_loop<N>(shape, strides, /*by_first_operand=*/true);
   if (p.numel == 0) return;
   parallel_for(p.numel, grain, [&](int64_t lo, int64_t hi) { for_each_run(p, lo, hi, run); });
 }

@@ -14,7 +14,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/scalar_math.h"
 #include "core/philox.h"
 
 #if defined(__AVX2__)

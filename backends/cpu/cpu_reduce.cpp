@@ -17,7 +17,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/scalar_math.h"
 
 namespace lf {
 
@@ -117,7 +117,7 @@ void reduce_columns(ReduceOp op, const T* x, Acc* acc, int64_t r0, int64_t r1, i
     const T* row = x + r * ld;
     if (op == ReduceOp::sum) {
 #pragma omp simd
-      for (int64_t j = 0; j < w; ++j) acc[j] = cpu::wrap_add(acc[j], Acc(row[j]));
+      for (int64_t j = 0; j < w; ++j) acc[j] = math::wrap_add(acc[j], Acc(row[j]));
     } else {
       for (int64_t j = 0; j < w; ++j) acc[j] = (row[j] > acc[j] || row[j] != row[j]) ? Acc(row[j]) : acc[j];
     }
@@ -163,7 +163,7 @@ void reduce_middle(ReduceOp op, const T* x, T* out, int64_t outer, int64_t R, in
       Acc a = part[0][size_t(j)];
       for (int t = 1; t < threads; ++t) {
         Acc b = part[size_t(t)][size_t(j)];
-        a = op == ReduceOp::sum ? cpu::wrap_add(a, b) : ((b > a || b != b) && a == a ? b : a);
+        a = op == ReduceOp::sum ? math::wrap_add(a, b) : ((b > a || b != b) && a == a ? b : a);
       }
       out[o * inner + j] = T(a);
     }
@@ -176,8 +176,8 @@ void CpuBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int6
   const char* name = op == ReduceOp::sum ? "sum" : "max";
   const int64_t R = checked_reduce(name, x_in, out, inner), outputs = out.numel(), outer = outputs / inner;
   if (outputs == 0) return;
-  cpu::check_output(name, "output", out, x_in.dtype(), outputs);
-  Tensor x = cpu::contiguous_input(x_in);
+  check_output(DeviceType::cpu, name, "output", out, x_in.dtype(), outputs);
+  Tensor x = contiguous_input(cpu_backend(), x_in);
   dispatch(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x.raw_data());

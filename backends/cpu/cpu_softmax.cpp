@@ -11,7 +11,7 @@
 
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
-#include "backends/cpu/cpu_math.h"
+#include "backends/scalar_math.h"
 
 namespace lf {
 
@@ -41,13 +41,13 @@ T sum_exp(const T* x, T mx, T* e, int64_t n) {
   if (e) {
 #pragma omp simd reduction(+ : s)
     for (int64_t j = 0; j < n; ++j) {
-      T v = cpu::vexp(x[j] - mx);
+      T v = math::exp(x[j] - mx);
       e[j] = v;
       s += v;
     }
   } else {
 #pragma omp simd reduction(+ : s)
-    for (int64_t j = 0; j < n; ++j) s += cpu::vexp(x[j] - mx);
+    for (int64_t j = 0; j < n; ++j) s += math::exp(x[j] - mx);
   }
   return s;
 }
@@ -84,7 +84,7 @@ void softmax_backward_rows(const T* y, const T* dy, T* dx, int64_t rows, int64_t
 #pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < cols; ++j) s += gr[j];
 #pragma omp simd
-        for (int64_t j = 0; j < cols; ++j) dr[j] = gr[j] - cpu::vexp(yr[j]) * s;
+        for (int64_t j = 0; j < cols; ++j) dr[j] = gr[j] - math::exp(yr[j]) * s;
       } else {  // y = p: dx = p * (dy - <dy, p>)
 #pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < cols; ++j) s += gr[j] * yr[j];
@@ -138,7 +138,7 @@ void cross_entropy_backward_rows(const T* x, const int64_t* target, const T* lse
       // d loss / d x_j = softmax_j - [j == t], with softmax_j = exp(x_j - lse).
       T l = lse[r];
 #pragma omp simd
-      for (int64_t j = 0; j < cols; ++j) dr[j] = scale * cpu::vexp(xr[j] - l);
+      for (int64_t j = 0; j < cols; ++j) dr[j] = scale * math::exp(xr[j] - l);
       dr[t] -= scale;
     }
   });
@@ -151,9 +151,9 @@ void CpuBackend::softmax(const Tensor& x_in, const Tensor& y, bool log) {
   LF_CHECK(x_in.defined(), "{}: undefined tensor", name);
   int64_t rows, cols;
   rows_cols(x_in, rows, cols);
-  cpu::check_output(name, "output", y, x_in.dtype(), x_in.numel());
+  check_output(DeviceType::cpu, name, "output", y, x_in.dtype(), x_in.numel());
   if (rows == 0) return;
-  Tensor x = cpu::contiguous_input(x_in);
+  Tensor x = contiguous_input(cpu_backend(), x_in);
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     softmax_rows<T>(static_cast<const T*>(x.raw_data()), static_cast<T*>(y.raw_data()), rows, cols, log);
@@ -167,9 +167,9 @@ void CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& dy_in, const
            name, shape_str(y_in.shape()), y_in.dtype(), shape_str(dy_in.shape()), dy_in.dtype());
   int64_t rows, cols;
   rows_cols(y_in, rows, cols);
-  cpu::check_output(name, "dx", dx, y_in.dtype(), y_in.numel());
+  check_output(DeviceType::cpu, name, "dx", dx, y_in.dtype(), y_in.numel());
   if (rows == 0) return;
-  Tensor y = cpu::contiguous_input(y_in), dy = cpu::contiguous_input(dy_in);
+  Tensor y = contiguous_input(cpu_backend(), y_in), dy = contiguous_input(cpu_backend(), dy_in);
   dispatch_float(y.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     softmax_backward_rows<T>(static_cast<const T*>(y.raw_data()), static_cast<const T*>(dy.raw_data()),
@@ -185,10 +185,10 @@ int64_t CpuBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_
   LF_CHECK(target_in.dtype() == DType::i64, "cross_entropy: target must be i64, got {}", target_in.dtype());
   LF_CHECK(target_in.numel() == rows, "cross_entropy: logits {} have {} rows but target {} has {} elements",
            shape_str(logits_in.shape()), rows, shape_str(target_in.shape()), target_in.numel());
-  cpu::check_output("cross_entropy", "loss", loss, logits_in.dtype(), rows);
-  cpu::check_output("cross_entropy", "lse", lse, logits_in.dtype(), rows);
+  check_output(DeviceType::cpu, "cross_entropy", "loss", loss, logits_in.dtype(), rows);
+  check_output(DeviceType::cpu, "cross_entropy", "lse", lse, logits_in.dtype(), rows);
   if (rows == 0) return 0;
-  Tensor x = cpu::contiguous_input(logits_in), target = cpu::contiguous_input(target_in);
+  Tensor x = contiguous_input(cpu_backend(), logits_in), target = contiguous_input(cpu_backend(), target_in);
   return dispatch_float(x.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     return cross_entropy_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(), ignore_index,
@@ -210,10 +210,10 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& t
   LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows,
            "{}: lse {} {} does not match logits {}", name, shape_str(lse_in.shape()), lse_in.dtype(),
            shape_str(logits_in.shape()));
-  cpu::check_output(name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
+  check_output(DeviceType::cpu, name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
   if (rows == 0) return;
-  Tensor x = cpu::contiguous_input(logits_in), target = cpu::contiguous_input(target_in);
-  Tensor lse = cpu::contiguous_input(lse_in);
+  Tensor x = contiguous_input(cpu_backend(), logits_in), target = contiguous_input(cpu_backend(), target_in);
+  Tensor lse = contiguous_input(cpu_backend(), lse_in);
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     cross_entropy_backward_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(),

@@ -53,7 +53,7 @@ __global__ void adamw_kernel(const DeviceSlot* slots, int64_t count, int64_t tot
     const T vi = h.b2 * v[i] + h.c2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    p[i] = p[i] * h.decay - h.lr * (mi * h.inv_bc1) / (dm::sqrt(vi * h.inv_bc2) + h.eps);
+    p[i] = p[i] * h.decay - h.lr * (mi * h.inv_bc1) / (math::sqrt(vi * h.inv_bc2) + h.eps);
   }
 }
 

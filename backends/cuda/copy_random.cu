@@ -16,11 +16,11 @@ template <typename S, typename D, bool kContig>
 __global__ void copy_kernel(const S* src, D* dst, int64_t n, Strided<2> s) {
   for (int64_t i = thread_index(); i < n; i += thread_count()) {
     if constexpr (kContig) {
-      dst[i] = D(src[i]);
+      dst[i] = math::convert<D>(src[i]);
     } else {
       int64_t off[2];
       strided_offsets(s, i, off);
-      dst[off[1]] = D(src[off[0]]);
+      dst[off[1]] = math::convert<D>(src[off[0]]);
     }
   }
 }
@@ -62,8 +62,8 @@ void launch_fill(KType type, void* dst, int64_t n, double value, const Strided<1
   }
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
-    if (s.contiguous()) fill_kernel<T, true><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, T(value), s);
-    else fill_kernel<T, false><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, T(value), s);
+    if (s.contiguous()) fill_kernel<T, true><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
+    else fill_kernel<T, false><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
     LF_CUDA_CHECK_LAUNCH("fill_kernel");
   });
 }

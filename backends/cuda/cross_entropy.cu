@@ -21,10 +21,10 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const int64_t* tar
     for (int64_t c = Team::lane(); c < cols; c += Team::width()) m = MaxOp{}(m, xr[c]);
     m = Team::reduce(m, MaxOp{}, dm::lowest<T>());
     T s = T(0);
-    for (int64_t c = Team::lane(); c < cols; c += Team::width()) s += dm::exp(xr[c] - m);
+    for (int64_t c = Team::lane(); c < cols; c += Team::width()) s += math::exp(xr[c] - m);
     s = Team::reduce(s, SumOp{}, T(0));
     if (Team::lane() == 0) {
-      const T row_lse = m + dm::log(s);
+      const T row_lse = m + math::log(s);
       const int64_t t = target[row];
       lse[row] = row_lse;
       if (t == ignore_index) {
@@ -49,7 +49,7 @@ __global__ void cross_entropy_backward_kernel(const T* logits, const int64_t* ta
     if (t == ignore_index || t < 0 || t >= cols) {
       dlogits[i] = T(0);
     } else {
-      const T d = scale * dm::exp(logits[i] - lse[row]);  // scale * softmax probability
+      const T d = scale * math::exp(logits[i] - lse[row]);  // scale * softmax probability
       dlogits[i] = c == t ? d - scale : d;
     }
   }

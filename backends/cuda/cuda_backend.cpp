@@ -14,7 +14,6 @@
 
 namespace lf {
 
-using cuda::check_cuda;
 using cuda::ktype;
 using cuda::make_strided;
 
@@ -46,12 +45,11 @@ bool cuda_tf32() { return g_tf32; }
 
 // ---- transfers ----
 
-void copy_to_device(const Tensor& src, const Tensor& dst) {
-  LF_CHECK(src.defined() && dst.defined(), "copy_to_device: undefined tensor");
-  LF_CHECK(src.device().is_cpu() && dst.device().is_cuda(), "copy_to_device: expected cpu -> cuda, got {} -> {}",
-           src.device(), dst.device());
+void CudaBackend::upload(const Tensor& src, const Tensor& dst) {
+  check_on(DeviceType::cpu, "upload", "host_src", src);
+  check_on(DeviceType::cuda, "upload", "dst", dst);
   LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
-           "copy_to_device: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
+           "upload: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
            shape_str(dst.shape()), dst.dtype());
   if (src.numel() == 0) return;
   Tensor s = src;
@@ -65,15 +63,14 @@ void copy_to_device(const Tensor& src, const Tensor& dst) {
   if (!d.same(dst)) cuda_backend().copy(d, dst);  // scatter into the strided view on the GPU
 }
 
-void copy_to_host(const Tensor& src, const Tensor& dst) {
-  LF_CHECK(src.defined() && dst.defined(), "copy_to_host: undefined tensor");
-  LF_CHECK(src.device().is_cuda() && dst.device().is_cpu(), "copy_to_host: expected cuda -> cpu, got {} -> {}",
-           src.device(), dst.device());
+void CudaBackend::download(const Tensor& src, const Tensor& dst) {
+  check_on(DeviceType::cuda, "download", "src", src);
+  check_on(DeviceType::cpu, "download", "host_dst", dst);
   LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
-           "copy_to_host: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
+           "download: {} {} and {} {} differ in shape or dtype", shape_str(src.shape()), src.dtype(),
            shape_str(dst.shape()), dst.dtype());
   if (src.numel() == 0) return;
-  Tensor s = cuda::contiguous_input(src);  // gather on the GPU first
+  Tensor s = contiguous_input(cuda_backend(), src);  // gather on the GPU first
   Tensor d = dst.is_contiguous() ? dst : Tensor::empty(dst.shape(), dst.dtype(), dst.device());
   // Waits for the kernels that produce src (same stream) and for the copy itself.
   LF_CUDA_CHECK(cudaMemcpy(d.raw_data(), s.raw_data(), size_t(s.numel()) * dtype_size(s.dtype()),
@@ -84,8 +81,8 @@ void copy_to_host(const Tensor& src, const Tensor& dst) {
 // ---- copy, fill, random ----
 
 void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
-  check_cuda("copy", "src", src);
-  check_cuda("copy", "dst", dst);
+  check_on(DeviceType::cuda, "copy", "src", src);
+  check_on(DeviceType::cuda, "copy", "dst", dst);
   LF_CHECK(src.shape() == dst.shape(), "copy: shapes differ: src {} and dst {}", shape_str(src.shape()),
            shape_str(dst.shape()));
   if (src.numel() == 0) return;
@@ -94,14 +91,14 @@ void CudaBackend::copy(const Tensor& src, const Tensor& dst) {
 }
 
 void CudaBackend::fill(const Tensor& dst, double value) {
-  check_cuda("fill", "dst", dst);
+  check_on(DeviceType::cuda, "fill", "dst", dst);
   if (dst.numel() == 0) return;
   auto s = make_strided<1>("fill", dst.shape(), {&dst.strides()});
   cuda::launch_fill(ktype(dst.dtype()), dst.raw_data(), dst.numel(), value, s);
 }
 
 void CudaBackend::random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) {
-  check_cuda("random", "dst", dst);
+  check_on(DeviceType::cuda, "random", "dst", dst);
   LF_CHECK(dst.is_contiguous(), "random: dst {} must be contiguous", shape_str(dst.shape()));
   LF_CHECK(is_floating(dst.dtype()), "random: expected a floating dtype (f32 or f64), got {}", dst.dtype());
   const cuda::KRandom k = kind == RandomKind::uniform  ? cuda::KRandom::uniform
@@ -114,59 +111,24 @@ void CudaBackend::random(const Tensor& dst, RandomKind kind, double a, double b,
 // The contract gives contiguous outputs; a strided one is written through a contiguous temporary.
 
 void CudaBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
-  const char* name = unary_name(op);
-  check_cuda(name, "x", x);
-  check_cuda(name, "out", out);
-  LF_CHECK(x.shape() == out.shape(), "{}: input {} and output {} differ in shape", name, shape_str(x.shape()),
-           shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "{}: input dtype {} and output dtype {} differ", name, x.dtype(), out.dtype());
-  if (x.dtype() == DType::i64) {  // the CPU backend's i64 subset
-    const bool scalar = op == UnaryOp::add_scalar || op == UnaryOp::mul_scalar || op == UnaryOp::rsub_scalar;
-    LF_CHECK(op == UnaryOp::neg || op == UnaryOp::abs || op == UnaryOp::relu || scalar,
-             "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name, shape_str(x.shape()));
-    LF_CHECK(!scalar || (std::nearbyint(alpha) == alpha && std::abs(alpha) < 9.2e18),
-             "{}: i64 tensor with a non-integral scalar {}", name, alpha);
-  }
-  if (out.numel() == 0) return;
+  if (!checked_unary(op, x, out, alpha, DeviceType::cuda)) return;
   Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
-  auto s = make_strided<1>(name, x.shape(), {&x.strides()});
-  cuda::launch_unary(ktype(x.dtype()), cuda::kop(op), x.raw_data(), o.raw_data(), o.numel(), s, alpha);
+  auto s = make_strided<1>(unary_name(op), x.shape(), {&x.strides()});
+  cuda::launch_unary(ktype(x.dtype()), op, x.raw_data(), o.raw_data(), o.numel(), s, alpha);
   if (!o.same(out)) copy(o, out);
 }
 
 void CudaBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  const char* name = binary_name(op);
-  check_cuda(name, "a", a);
-  check_cuda(name, "b", b);
-  check_cuda(name, "out", out);
-  LF_CHECK(a.shape() == out.shape() && b.shape() == out.shape(),
-           "{}: inputs {} and {} must be expanded to the output shape {}", name, shape_str(a.shape()),
-           shape_str(b.shape()), shape_str(out.shape()));
-  const bool cmp = op == BinaryOp::eq || op == BinaryOp::gt || op == BinaryOp::lt;
-  LF_CHECK(a.dtype() == b.dtype() && (cmp || out.dtype() == a.dtype()), "{}: mixed dtypes {}, {} -> {}", name,
-           a.dtype(), b.dtype(), out.dtype());
-  if (a.dtype() == DType::i64) {
-    LF_CHECK(cmp || op == BinaryOp::add || op == BinaryOp::sub || op == BinaryOp::mul || op == BinaryOp::maximum ||
-                 op == BinaryOp::minimum,
-             "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name, shape_str(a.shape()));
-  }
-  if (out.numel() == 0) return;
+  if (!checked_binary(op, a, b, out, DeviceType::cuda)) return;
   Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
-  auto s = make_strided<2>(name, out.shape(), {&a.strides(), &b.strides()});
-  cuda::launch_binary(ktype(a.dtype()), cuda::kop(op), a.raw_data(), b.raw_data(), ktype(o.dtype()), o.raw_data(),
-                      o.numel(), s);
+  auto s = make_strided<2>(binary_name(op), out.shape(), {&a.strides(), &b.strides()});
+  cuda::launch_binary(ktype(a.dtype()), op, a.raw_data(), b.raw_data(), ktype(o.dtype()), o.raw_data(), o.numel(),
+                      s);
   if (!o.same(out)) copy(o, out);
 }
 
 void CudaBackend::masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) {
-  check_cuda("masked_fill", "x", x);
-  check_cuda("masked_fill", "mask", mask);
-  check_cuda("masked_fill", "out", out);
-  LF_CHECK(x.shape() == out.shape() && mask.shape() == out.shape(),
-           "masked_fill: x {} and mask {} must be expanded to the output shape {}", shape_str(x.shape()),
-           shape_str(mask.shape()), shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "masked_fill: x dtype {} and output dtype {} differ", x.dtype(), out.dtype());
-  if (out.numel() == 0) return;
+  if (!checked_masked_fill(x, mask, out, DeviceType::cuda)) return;
   Tensor o = out.is_contiguous() ? out : Tensor::empty(out.shape(), out.dtype(), out.device());
   auto s = make_strided<2>("masked_fill", out.shape(), {&x.strides(), &mask.strides()});
   cuda::launch_masked_fill(ktype(x.dtype()), x.raw_data(), ktype(mask.dtype()), mask.raw_data(), value, o.raw_data(),
@@ -178,12 +140,12 @@ void CudaBackend::masked_fill(const Tensor& x, const Tensor& mask, double value,
 
 void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int64_t inner) {
   const char* name = op == ReduceOp::sum ? "sum" : "max";
-  check_cuda(name, "x", x_in);
-  check_cuda(name, "out", out);
+  check_on(DeviceType::cuda, name, "x", x_in);
+  check_on(DeviceType::cuda, name, "out", out);
   const int64_t R = checked_reduce(name, x_in, out, inner), outputs = out.numel();
   if (outputs == 0) return;
-  cuda::check_output(name, "output", out, x_in.dtype(), outputs);
-  Tensor x = cuda::contiguous_input(x_in);
+  check_output(DeviceType::cuda, name, "output", out, x_in.dtype(), outputs);
+  Tensor x = contiguous_input(cuda_backend(), x_in);
   const auto kop = op == ReduceOp::sum ? cuda::KReduce::sum : cuda::KReduce::max;
   if (inner == 1)
     cuda::launch_reduce_rows(ktype(x.dtype()), kop, x.raw_data(), out.raw_data(), outputs, R);

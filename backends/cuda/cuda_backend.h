@@ -6,10 +6,11 @@
 // Where each primitive lives (kernels.h is the boundary between the two layers):
 //   cuda_backend.cpp      this class's memory and elementwise primitives, gemm; device count; transfers
 //   cuda_backend_nn.cpp   this class's softmax, layer_norm, cross_entropy, index_*, adamw
-//   cuda_glue.cpp         Tensor -> kernel arguments: checks, dtype mapping, strided descriptors
+//   cuda_glue.cpp         Tensor -> kernel arguments: dtype mapping, strided descriptors (the checks
+//                         are the shared ones of backends/kernel_args.h)
 //   copy_random.cu  elementwise.cu  reduce.cu  gemm.cu (cuBLAS)  softmax.cu  layernorm.cu
 //   cross_entropy.cu  index.cu  adamw.cu           the kernels
-//   cuda_allocator.cpp    cudaMalloc under lf::Allocator's cache and statistics
+//   cuda_allocator.cpp    cudaMalloc under lf::Allocator's cache and statistics, registered with core
 //
 // Execution model: every kernel and copy runs on the default stream, in program order, so results are
 // ready for the next op without synchronisation, and memory freed to the allocator's cache can be reused
@@ -24,6 +25,10 @@ namespace lf {
 class CudaBackend final : public Backend {
  public:
   void copy(const Tensor& src, const Tensor& dst) override;
+  // cudaMemcpy; the host waits until the data has arrived. A strided side is staged through a contiguous
+  // copy on its own device.
+  void upload(const Tensor& host_src, const Tensor& dst) override;
+  void download(const Tensor& src, const Tensor& host_dst) override;
   void fill(const Tensor& dst, double value) override;
   void random(const Tensor& dst, RandomKind kind, double a, double b, GeneratorState at) override;
 
@@ -58,11 +63,5 @@ class CudaBackend final : public Backend {
 // error, several times faster). Off by default, so f32 results match the CPU's to ~1e-6.
 void set_cuda_tf32(bool on);
 bool cuda_tf32();
-
-// Transfers between host and GPU memory (cudaMemcpy; the host waits until the data has arrived).
-// Same shape and dtype on both sides; either side may be any strided view (a non-contiguous side is
-// staged through a contiguous copy on its own device). ops/convert.cpp's copy_across_devices uses these.
-void copy_to_device(const Tensor& src_cpu, const Tensor& dst_cuda);
-void copy_to_host(const Tensor& src_cuda, const Tensor& dst_cpu);
 
 }  // namespace lf

@@ -7,9 +7,6 @@
 
 namespace lf {
 
-using cuda::check_cuda;
-using cuda::check_output;
-using cuda::contiguous_input;
 using cuda::ktype;
 
 namespace {
@@ -23,10 +20,10 @@ void rows_cols(const Tensor& t, int64_t& rows, int64_t& cols) {
 // weight / bias of layer_norm: undefined, or [cols] of x's dtype on the GPU (made contiguous into `keep`).
 const void* param_ptr(const char* what, const Tensor& p, DType dtype, int64_t cols, Tensor& keep) {
   if (!p.defined()) return nullptr;
-  check_cuda("layer_norm", what, p);
+  check_on(DeviceType::cuda, "layer_norm", what, p);
   LF_CHECK(p.dtype() == dtype && p.numel() == cols, "layer_norm: {} {} {} does not match C = {} and dtype {}", what,
            shape_str(p.shape()), p.dtype(), cols, dtype);
-  keep = contiguous_input(p);
+  keep = contiguous_input(cuda_backend(), p);
   return keep.raw_data();
 }
 
@@ -40,28 +37,28 @@ void check_float(const char* op, DType t) {
 
 void CudaBackend::softmax(const Tensor& x_in, const Tensor& y, bool log) {
   const char* name = log ? "log_softmax" : "softmax";
-  check_cuda(name, "x", x_in);
+  check_on(DeviceType::cuda, name, "x", x_in);
   check_float(name, x_in.dtype());
   int64_t rows, cols;
   rows_cols(x_in, rows, cols);
-  check_output(name, "output", y, x_in.dtype(), x_in.numel());
+  check_output(DeviceType::cuda, name, "output", y, x_in.dtype(), x_in.numel());
   if (rows == 0) return;
-  Tensor x = contiguous_input(x_in);
+  Tensor x = contiguous_input(cuda_backend(), x_in);
   cuda::launch_softmax_forward(ktype(x.dtype()), x.raw_data(), y.raw_data(), rows, cols, log);
 }
 
 void CudaBackend::softmax_backward(const Tensor& y_in, const Tensor& dy_in, const Tensor& dx, bool log) {
   const char* name = log ? "log_softmax_backward" : "softmax_backward";
-  check_cuda(name, "y", y_in);
-  check_cuda(name, "dy", dy_in);
+  check_on(DeviceType::cuda, name, "y", y_in);
+  check_on(DeviceType::cuda, name, "dy", dy_in);
   check_float(name, y_in.dtype());
   LF_CHECK(y_in.shape() == dy_in.shape() && y_in.dtype() == dy_in.dtype(), "{}: y {} {} and dy {} {} differ", name,
            shape_str(y_in.shape()), y_in.dtype(), shape_str(dy_in.shape()), dy_in.dtype());
   int64_t rows, cols;
   rows_cols(y_in, rows, cols);
-  check_output(name, "dx", dx, y_in.dtype(), y_in.numel());
+  check_output(DeviceType::cuda, name, "dx", dx, y_in.dtype(), y_in.numel());
   if (rows == 0) return;
-  Tensor y = contiguous_input(y_in), dy = contiguous_input(dy_in);
+  Tensor y = contiguous_input(cuda_backend(), y_in), dy = contiguous_input(cuda_backend(), dy_in);
   cuda::launch_softmax_backward(ktype(y.dtype()), y.raw_data(), dy.raw_data(), dx.raw_data(), rows, cols, log);
 }
 
@@ -69,15 +66,15 @@ void CudaBackend::softmax_backward(const Tensor& y_in, const Tensor& dy_in, cons
 
 void CudaBackend::layer_norm(const Tensor& x_in, const Tensor& weight, const Tensor& bias, double eps,
                              const Tensor& y, const Tensor& mean, const Tensor& rstd) {
-  check_cuda("layer_norm", "x", x_in);
+  check_on(DeviceType::cuda, "layer_norm", "x", x_in);
   check_float("layer_norm", x_in.dtype());
   int64_t rows, cols;
   rows_cols(x_in, rows, cols);
-  check_output("layer_norm", "y", y, x_in.dtype(), x_in.numel());
-  check_output("layer_norm", "mean", mean, x_in.dtype(), rows);
-  check_output("layer_norm", "rstd", rstd, x_in.dtype(), rows);
+  check_output(DeviceType::cuda, "layer_norm", "y", y, x_in.dtype(), x_in.numel());
+  check_output(DeviceType::cuda, "layer_norm", "mean", mean, x_in.dtype(), rows);
+  check_output(DeviceType::cuda, "layer_norm", "rstd", rstd, x_in.dtype(), rows);
   if (rows == 0) return;
-  Tensor x = contiguous_input(x_in), wk, bk;
+  Tensor x = contiguous_input(cuda_backend(), x_in), wk, bk;
   const void* w = param_ptr("weight", weight, x.dtype(), cols, wk);
   const void* b = param_ptr("bias", bias, x.dtype(), cols, bk);
   cuda::launch_layer_norm_forward(ktype(x.dtype()), x.raw_data(), w, b, eps, y.raw_data(), mean.raw_data(),
@@ -88,10 +85,10 @@ void CudaBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, 
                                       const Tensor& rstd_in, const Tensor& dy_in, const Tensor& dx, const Tensor& dw,
                                       const Tensor& db) {
   const char* name = "layer_norm_backward";
-  check_cuda(name, "x", x_in);
-  check_cuda(name, "dy", dy_in);
-  check_cuda(name, "mean", mean_in);
-  check_cuda(name, "rstd", rstd_in);
+  check_on(DeviceType::cuda, name, "x", x_in);
+  check_on(DeviceType::cuda, name, "dy", dy_in);
+  check_on(DeviceType::cuda, name, "mean", mean_in);
+  check_on(DeviceType::cuda, name, "rstd", rstd_in);
   const DType dt = x_in.dtype();
   check_float(name, dt);
   int64_t rows, cols;
@@ -101,13 +98,13 @@ void CudaBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, 
   LF_CHECK(mean_in.numel() == rows && rstd_in.numel() == rows && mean_in.dtype() == dt && rstd_in.dtype() == dt,
            "{}: mean {} and rstd {} must be {} [{}]", name, shape_str(mean_in.shape()), shape_str(rstd_in.shape()), dt,
            rows);
-  if (dx.defined()) check_output(name, "dx", dx, dt, x_in.numel());
-  if (dw.defined()) check_output(name, "dw", dw, dt, cols);
-  if (db.defined()) check_output(name, "db", db, dt, cols);
+  if (dx.defined()) check_output(DeviceType::cuda, name, "dx", dx, dt, x_in.numel());
+  if (dw.defined()) check_output(DeviceType::cuda, name, "dw", dw, dt, cols);
+  if (db.defined()) check_output(DeviceType::cuda, name, "db", db, dt, cols);
   if (cols == 0) return;  // nothing to write anywhere
   // rows == 0 still launches: dw and db are then written as empty sums (zeros).
-  Tensor x = contiguous_input(x_in), dy = contiguous_input(dy_in);
-  Tensor mean = contiguous_input(mean_in), rstd = contiguous_input(rstd_in), wk;
+  Tensor x = contiguous_input(cuda_backend(), x_in), dy = contiguous_input(cuda_backend(), dy_in);
+  Tensor mean = contiguous_input(cuda_backend(), mean_in), rstd = contiguous_input(cuda_backend(), rstd_in), wk;
   const void* w = param_ptr("weight", weight, dt, cols, wk);
   cuda::launch_layer_norm_backward(ktype(dt), x.raw_data(), w, mean.raw_data(), rstd.raw_data(), dy.raw_data(),
                                    cuda::mutable_data_or_null(dx), cuda::mutable_data_or_null(dw),
@@ -118,18 +115,18 @@ void CudaBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, 
 
 int64_t CudaBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_in, int64_t ignore_index,
                                    const Tensor& loss, const Tensor& lse) {
-  check_cuda("cross_entropy", "logits", logits_in);
-  check_cuda("cross_entropy", "target", target_in);
+  check_on(DeviceType::cuda, "cross_entropy", "logits", logits_in);
+  check_on(DeviceType::cuda, "cross_entropy", "target", target_in);
   check_float("cross_entropy", logits_in.dtype());
   int64_t rows, cols;
   rows_cols(logits_in, rows, cols);
   LF_CHECK(target_in.dtype() == DType::i64, "cross_entropy: target must be i64, got {}", target_in.dtype());
   LF_CHECK(target_in.numel() == rows, "cross_entropy: logits {} have {} rows but target {} has {} elements",
            shape_str(logits_in.shape()), rows, shape_str(target_in.shape()), target_in.numel());
-  check_output("cross_entropy", "loss", loss, logits_in.dtype(), rows);
-  check_output("cross_entropy", "lse", lse, logits_in.dtype(), rows);
+  check_output(DeviceType::cuda, "cross_entropy", "loss", loss, logits_in.dtype(), rows);
+  check_output(DeviceType::cuda, "cross_entropy", "lse", lse, logits_in.dtype(), rows);
   if (rows == 0) return 0;
-  Tensor x = contiguous_input(logits_in), target = contiguous_input(target_in);
+  Tensor x = contiguous_input(cuda_backend(), logits_in), target = contiguous_input(cuda_backend(), target_in);
   return cuda::launch_cross_entropy_forward(ktype(x.dtype()), x.raw_data(), target.data<int64_t>(), ignore_index,
                                             loss.raw_data(), lse.raw_data(), rows, cols);
 }
@@ -137,9 +134,9 @@ int64_t CudaBackend::cross_entropy(const Tensor& logits_in, const Tensor& target
 void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& lse_in,
                                          int64_t ignore_index, double scale, const Tensor& dlogits) {
   const char* name = "cross_entropy_backward";
-  check_cuda(name, "logits", logits_in);
-  check_cuda(name, "target", target_in);
-  check_cuda(name, "lse", lse_in);
+  check_on(DeviceType::cuda, name, "logits", logits_in);
+  check_on(DeviceType::cuda, name, "target", target_in);
+  check_on(DeviceType::cuda, name, "lse", lse_in);
   check_float(name, logits_in.dtype());
   int64_t rows, cols;
   rows_cols(logits_in, rows, cols);
@@ -147,9 +144,9 @@ void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& 
            name, shape_str(target_in.shape()), target_in.dtype(), shape_str(logits_in.shape()));
   LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows, "{}: lse {} {} does not match logits {}",
            name, shape_str(lse_in.shape()), lse_in.dtype(), shape_str(logits_in.shape()));
-  check_output(name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
+  check_output(DeviceType::cuda, name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
   if (rows == 0) return;
-  Tensor x = contiguous_input(logits_in), target = contiguous_input(target_in), lse = contiguous_input(lse_in);
+  Tensor x = contiguous_input(cuda_backend(), logits_in), target = contiguous_input(cuda_backend(), target_in), lse = contiguous_input(cuda_backend(), lse_in);
   cuda::launch_cross_entropy_backward(ktype(x.dtype()), x.raw_data(), target.data<int64_t>(), lse.raw_data(),
                                       ignore_index, scale, dlogits.raw_data(), rows, cols);
 }
@@ -162,9 +159,9 @@ namespace {
 
 Tensor checked_index_tensor(const char* op, const Tensor& idx, int64_t outer, int64_t n, int64_t inner) {
   LF_CHECK(outer >= 0 && n >= 0 && inner >= 0, "{}: negative view [outer={}, n={}, inner={}]", op, outer, n, inner);
-  check_cuda(op, "index", idx);
+  check_on(DeviceType::cuda, op, "index", idx);
   LF_CHECK(idx.dtype() == DType::i64, "{}: indices must be i64, got {} {}", op, shape_str(idx.shape()), idx.dtype());
-  return contiguous_input(idx);
+  return contiguous_input(cuda_backend(), idx);
 }
 
 }  // namespace
@@ -172,13 +169,13 @@ Tensor checked_index_tensor(const char* op, const Tensor& idx, int64_t outer, in
 void CudaBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Tensor& out, int64_t outer, int64_t n,
                                int64_t inner) {
   const char* op = "index_select";
-  check_cuda(op, "x", x_in);
+  check_on(DeviceType::cuda, op, "x", x_in);
   Tensor idx = checked_index_tensor(op, idx_in, outer, n, inner);
   LF_CHECK(x_in.numel() == outer * n * inner, "{}: input {} is not [outer={}, n={}, inner={}]", op,
            shape_str(x_in.shape()), outer, n, inner);
   const int64_t count = idx.numel();
-  check_output(op, "output", out, x_in.dtype(), outer * count * inner);
-  Tensor x = contiguous_input(x_in);
+  check_output(DeviceType::cuda, op, "output", out, x_in.dtype(), outer * count * inner);
+  Tensor x = contiguous_input(cuda_backend(), x_in);
   cuda::launch_index_select(ktype(x.dtype()), x.raw_data(), idx.data<int64_t>(), count, out.raw_data(), outer, n,
                             inner);
 }
@@ -186,13 +183,13 @@ void CudaBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const T
 void CudaBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Tensor& out, int64_t outer, int64_t n,
                             int64_t inner) {
   const char* op = "index_add";
-  check_cuda(op, "src", src_in);
+  check_on(DeviceType::cuda, op, "src", src_in);
   Tensor idx = checked_index_tensor(op, idx_in, outer, n, inner);
   const int64_t count = idx.numel();
   LF_CHECK(src_in.numel() == outer * count * inner, "{}: source {} is not [outer={}, {} indices, inner={}]", op,
            shape_str(src_in.shape()), outer, count, inner);
-  check_output(op, "output", out, src_in.dtype(), outer * n * inner);
-  Tensor src = contiguous_input(src_in);
+  check_output(DeviceType::cuda, op, "output", out, src_in.dtype(), outer * n * inner);
+  Tensor src = contiguous_input(cuda_backend(), src_in);
   cuda::launch_index_add(ktype(src.dtype()), src.raw_data(), idx.data<int64_t>(), count, out.raw_data(), outer, n,
                          inner);
 }
@@ -214,7 +211,7 @@ void CudaBackend::adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h
       LF_CHECK(t->dtype() == dt && t->numel() == n, "adamw: slot {}: param {} {} but grad/m/v has {} {}", k,
                shape_str(s.param.shape()), dt, shape_str(t->shape()), t->dtype());
     for (const Tensor* t : {&s.param, &s.grad, &s.m, &s.v}) {
-      check_cuda("adamw", "a slot tensor", *t);
+      check_on(DeviceType::cuda, "adamw", "a slot tensor", *t);
       LF_CHECK(t->is_contiguous(), "adamw: slot {}: tensor {} must be contiguous", k, shape_str(t->shape()));
     }
     groups[dt].push_back({s.param.raw_data(), s.grad.raw_data(), s.m.raw_data(), s.v.raw_data(), n});

@@ -77,22 +77,9 @@ template <int N> __device__ __forceinline__ void strided_offsets(const Strided<N
   }
 }
 
-// ---- math overloads, so templates over T call expf for float and exp for double ----
+// ---- math: exp, log, erf, ... for float and double come from backends/scalar_math.h (lf::math), which the
+// CPU backend shares; here only what has no host counterpart ----
 namespace dm {
-__device__ __forceinline__ float exp(float x) { return expf(x); }
-__device__ __forceinline__ double exp(double x) { return ::exp(x); }
-__device__ __forceinline__ float log(float x) { return logf(x); }
-__device__ __forceinline__ double log(double x) { return ::log(x); }
-__device__ __forceinline__ float sqrt(float x) { return sqrtf(x); }
-__device__ __forceinline__ double sqrt(double x) { return ::sqrt(x); }
-__device__ __forceinline__ float tanh(float x) { return tanhf(x); }
-__device__ __forceinline__ double tanh(double x) { return ::tanh(x); }
-__device__ __forceinline__ float erf(float x) { return erff(x); }
-__device__ __forceinline__ double erf(double x) { return ::erf(x); }
-__device__ __forceinline__ float pow(float x, float y) { return powf(x, y); }
-__device__ __forceinline__ double pow(double x, double y) { return ::pow(x, y); }
-__device__ __forceinline__ float abs(float x) { return fabsf(x); }
-__device__ __forceinline__ double abs(double x) { return ::fabs(x); }
 template <typename T> __device__ __forceinline__ T infinity() {
   if constexpr (std::is_same_v<T, float>) return __int_as_float(0x7f800000);
   else if constexpr (std::is_same_v<T, double>) return __longlong_as_double(0x7ff0000000000000LL);

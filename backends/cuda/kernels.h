@@ -3,30 +3,28 @@
 //   cuda_backend.cpp (g++, C++20): takes the Tensors apart (checks, dtypes, shapes, strides) and calls
 //                                  the launchers declared here;
 //   *.cu (nvcc): the launchers and their kernels, which see raw pointers, sizes and small POD descriptors.
-// The .cu files include nothing from core/: nvcc cannot parse the {fmt} headers that core/error.h pulls
-// in. So this header mirrors the few enums the kernels need; cuda_backend.cpp maps lf's enums onto them
-// with switches, so a value added there but not here is a -Wswitch warning, not a silent mismatch.
+// The .cu files include no header that pulls in {fmt} (core/error.h does), which nvcc cannot parse under
+// C++20. They share the fmt-free headers: backends/pointwise_ops.h (the elementwise op table and its
+// formulas, also the CPU's) and backends/scalar_math.h. The few other enums the kernels need are mirrored
+// here; cuda_glue.cpp maps lf's onto them with switches, so a value added there but not here is a -Wswitch
+// warning, not a silent mismatch.
 #include <cstddef>
 #include <cstdint>
+
+#include "backends/pointwise_ops.h"
 
 namespace lf::cuda {
 
 enum class KType : uint8_t { f32, f64, i64 };
-enum class KUnary : uint8_t {
-  neg, exp, log, sqrt, rsqrt, tanh, sigmoid, relu, gelu_erf, gelu_tanh, abs,
-  add_scalar, mul_scalar, pow_scalar, rsub_scalar, rdiv_scalar,
-};
-enum class KBinary : uint8_t {
-  add, sub, mul, div, pow, maximum, minimum, eq, gt, lt, relu_grad, gelu_erf_grad, gelu_tanh_grad,
-};
 enum class KReduce : uint8_t { sum, max };
 enum class KRandom : uint8_t { uniform, normal, bernoulli };
 
 // Strided iteration over an index space of up to kMaxDims dims for N operands, innermost dim first (d = 0):
 // linear index i (row-major over the space) -> operand k's element offset sum_d index_d * stride[k][d].
-// Kernels take it by value (a few hundred bytes of kernel parameters). cuda_backend.cpp builds it after
-// merging dims that are contiguous for every operand, so [B, T, C] + bias [C] becomes [B*T, C], and a
-// fully contiguous case becomes 1-D with unit strides: `contiguous()`, the kernels' fast path.
+// Kernels take it by value (a few hundred bytes of kernel parameters). cuda_glue.cpp builds it from the
+// shared loop plan (backends/kernel_args.h), which merges dims that are contiguous for every operand, so
+// [B, T, C] + bias [C] becomes [B*T, C], and a fully contiguous case becomes 1-D with unit strides:
+// `contiguous()`, the kernels' fast path.
 constexpr int kMaxDims = 8;
 template <int N> struct Strided {
   int ndim = 0;
@@ -68,9 +66,9 @@ void launch_random(KType type, void* dst, int64_t n, KRandom kind, double a, dou
                    uint64_t offset);
 
 // ---- elementwise.cu ---- (out contiguous [n]; inputs strided through `s`)
-void launch_unary(KType type, KUnary op, const void* x, void* out, int64_t n, const Strided<1>& s, double alpha);
+void launch_unary(KType type, UnaryOp op, const void* x, void* out, int64_t n, const Strided<1>& s, double alpha);
 // out has type `type`, except for eq/gt/lt, which write 1 or 0 in out_type.
-void launch_binary(KType type, KBinary op, const void* a, const void* b, KType out_type, void* out, int64_t n,
+void launch_binary(KType type, BinaryOp op, const void* a, const void* b, KType out_type, void* out, int64_t n,
                    const Strided<2>& s);
 // out = mask != 0 ? value : x; operand 0 is x, operand 1 the mask (of any type).
 void launch_masked_fill(KType type, const void* x, KType mask_type, const void* mask, double value, void* out,

@@ -23,7 +23,7 @@ __global__ void layer_norm_forward_kernel(const T* x, const T* w, const T* b, T 
     const T mu = Team::reduce(s, SumOp{}, T(0)) / T(cols);
     T ss = T(0);
     for (int64_t c = Team::lane(); c < cols; c += Team::width()) ss += (xr[c] - mu) * (xr[c] - mu);
-    const T r = T(1) / dm::sqrt(Team::reduce(ss, SumOp{}, T(0)) / T(cols) + eps);
+    const T r = T(1) / math::sqrt(Team::reduce(ss, SumOp{}, T(0)) / T(cols) + eps);
     for (int64_t c = Team::lane(); c < cols; c += Team::width()) {
       T v = (xr[c] - mu) * r;
       if (w) v *= w[c];

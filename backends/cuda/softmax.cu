@@ -23,14 +23,14 @@ __global__ void softmax_forward_kernel(const T* x, T* y, int64_t rows, int64_t c
     for (int64_t c = Team::lane(); c < cols; c += Team::width()) m = MaxOp{}(m, xr[c]);
     m = Team::reduce(m, MaxOp{}, dm::lowest<T>());
     T s = T(0);
-    for (int64_t c = Team::lane(); c < cols; c += Team::width()) s += dm::exp(xr[c] - m);
+    for (int64_t c = Team::lane(); c < cols; c += Team::width()) s += math::exp(xr[c] - m);
     s = Team::reduce(s, SumOp{}, T(0));
     if (log) {
-      const T shift = m + dm::log(s);  // log-sum-exp of the row
+      const T shift = m + math::log(s);  // log-sum-exp of the row
       for (int64_t c = Team::lane(); c < cols; c += Team::width()) yr[c] = xr[c] - shift;
     } else {
       const T inv = T(1) / s;
-      for (int64_t c = Team::lane(); c < cols; c += Team::width()) yr[c] = dm::exp(xr[c] - m) * inv;
+      for (int64_t c = Team::lane(); c < cols; c += Team::width()) yr[c] = math::exp(xr[c] - m) * inv;
     }
   }
 }
@@ -46,7 +46,7 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
     for (int64_t c = Team::lane(); c < cols; c += Team::width()) s += log ? dyr[c] : dyr[c] * yr[c];
     s = Team::reduce(s, SumOp{}, T(0));
     if (log) {
-      for (int64_t c = Team::lane(); c < cols; c += Team::width()) dxr[c] = dyr[c] - dm::exp(yr[c]) * s;
+      for (int64_t c = Team::lane(); c < cols; c += Team::width()) dxr[c] = dyr[c] - math::exp(yr[c]) * s;
     } else {
       for (int64_t c = Team::lane(); c < cols; c += Team::width()) dxr[c] = yr[c] * (dyr[c] - s);
     }
