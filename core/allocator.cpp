@@ -83,13 +83,21 @@ Allocator& cpu_allocator() {
   return *a;
 }
 
+namespace {
+// One slot per DeviceType. Written during static initialisation (before main), read afterwards.
+Allocator*& registered(DeviceType type) {
+  static Allocator* slots[2] = {nullptr, nullptr};
+  return slots[size_t(type)];
+}
+}  // namespace
+
+void register_allocator(DeviceType type, Allocator& allocator) { registered(type) = &allocator; }
+
 Allocator& allocator_for(Device d) {
   if (d.is_cpu()) return cpu_allocator();
-#ifdef LF_WITH_CUDA
-  return cuda_allocator();
-#else
-  throw Error(fmt::format("allocator: device {} is not available: this build has no CUDA backend", d));
-#endif
+  Allocator* a = registered(d.type);
+  LF_CHECK(a, "allocator: device {} is not available: this build has no CUDA backend", d);
+  return *a;
 }
 
 MemoryStats memory_stats(Device d) { return allocator_for(d).stats(); }

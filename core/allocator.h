@@ -43,9 +43,10 @@ class Allocator {
 };
 
 Allocator& cpu_allocator();
-#ifdef LF_WITH_CUDA
-Allocator& cuda_allocator();  // backends/cuda/allocator.cu
-#endif
+// A device backend other than the CPU's registers its allocator here (the CUDA backend does so before main
+// runs, backends/cuda/cuda_allocator.cpp), so core never calls up into backends/.
+void register_allocator(DeviceType type, Allocator& allocator);
+// The CPU's, or the one registered for d's type; throws when no backend registered one.
 Allocator& allocator_for(Device d);
 
 MemoryStats memory_stats(Device d = Device::cpu());

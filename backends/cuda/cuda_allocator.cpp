@@ -31,10 +31,15 @@ class CudaAllocator final : public Allocator {
 };
 }  // namespace
 
+// The one CUDA allocator (Scratch below and Tensor storage through allocator_for share it).
 Allocator& cuda_allocator() {
   static CudaAllocator* a = new CudaAllocator();  // never destroyed: tensors may outlive static destruction
   return *a;
 }
+
+// Registered with core before main() runs. This file is in every program that can reach the CUDA backend:
+// backends/backend.cpp calls cuda_backend(), whose kernels allocate through Scratch, defined below.
+const bool kRegistered = (register_allocator(DeviceType::cuda, cuda_allocator()), true);
 
 namespace cuda {
 
