@@ -3,7 +3,7 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
-#include "backends/backend.h"
+#include "ops/convert.h"
 
 namespace lf {
 
@@ -125,8 +125,7 @@ void load_named_tensors(const char* op, const NamedTensors& target, const std::m
   for (auto& [name, t] : target) {
     auto it = source.find(name);
     if (it == source.end()) continue;  // non-strict
-    Tensor src = it->second.device() == t.device() ? it->second : it->second.to(t.device());
-    backend_for(t.device()).copy(src, t);
+    assign_(t, it->second);
   }
 }
 

@@ -5,20 +5,13 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
-#include "backends/backend.h"
+#include "ops/convert.h"
 #include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "ops/optim_step.h"
 #include "ops/reduce.h"
 
 namespace lf {
-
-namespace {
-
-// dst = src, element by element into dst's existing storage.
-void assign(const Tensor& dst, const Tensor& src) { backend_for(dst.device()).copy(src, dst); }
-
-}  // namespace
 
 ParamList::ParamList(const std::vector<Tensor>& params) {
   for (size_t i = 0; i < params.size(); ++i) named.emplace_back(std::to_string(i), params[i]);
@@ -88,10 +81,10 @@ void SGD::step() {
     if (weight_decay > 0) g = add(g, mul(p, weight_decay));
     if (momentum > 0) {
       const Tensor& buf = state_[i].second;
-      assign(buf, add(mul(buf, momentum), g));  // buf = momentum * buf + g
+      assign_(buf, add(mul(buf, momentum), g));  // buf = momentum * buf + g
       g = nesterov ? add(g, mul(buf, momentum)) : buf;
     }
-    assign(p, sub(p, mul(g, lr_ * lr_scale_[i])));
+    assign_(p, sub(p, mul(g, lr_ * lr_scale_[i])));
   }
   ++step_;
 }
