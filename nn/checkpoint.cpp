@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "nn/safetensors.h"
-#include "nn/untrusted_input.h"
+#include "core/untrusted_input.h"
 
 namespace lf {
 

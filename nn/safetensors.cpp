@@ -16,7 +16,7 @@
 #include <set>
 
 #include "nn/safetensors_format.h"
-#include "nn/untrusted_input.h"
+#include "core/untrusted_input.h"
 
 namespace lf {
 

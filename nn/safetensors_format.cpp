@@ -6,7 +6,7 @@
 #include <limits>
 #include <set>
 
-#include "nn/untrusted_input.h"
+#include "core/untrusted_input.h"
 
 namespace lf {
 

@@ -10,7 +10,7 @@
 
 #include "nn/data_text.h"
 #include "nn/safetensors.h"
-#include "nn/untrusted_input.h"
+#include "core/untrusted_input.h"
 #include "ops/ops.h"
 
 namespace lf {

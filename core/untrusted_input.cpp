@@ -1,4 +1,4 @@
-#include "nn/untrusted_input.h"
+#include "core/untrusted_input.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
