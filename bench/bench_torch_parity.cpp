@@ -28,12 +28,12 @@
 
 #include "examples/common/cli_checks.h"
 #include "examples/common/entry.h"
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "nn/schedule.h"
-#include "nn/tokenizer.h"
+#include "data/tokenizer.h"
 #include "ops/ops.h"
 
 using namespace lf;

@@ -6,9 +6,9 @@
 //   build/train_mlm --resume runs/mlm/checkpoint.safetensors    # continue a run, with its own settings
 //   build/train_mlm --tokenizer bytes                   # byte-level, as before subwords
 //
-// First run: a SentencePiece BPE tokenizer is trained on the training documents (nn/tokenizer.h) and
+// First run: a SentencePiece BPE tokenizer is trained on the training documents (data/tokenizer.h) and
 // stored in every file the run writes. Each step: a batch of random token windows with 15% of the words
-// masked (nn/data_text.h) -> MaskedLM::forward_at, logits only at the masked positions -> cross_entropy ->
+// masked (data/text.h) -> MaskedLM::forward_at, logits only at the masked positions -> cross_entropy ->
 // backward -> clip -> AdamW with warmup + cosine. Writes <out>/metrics.csv, <out>/loss.png,
 // <out>/checkpoint.safetensors (to resume) and <out>/model.safetensors (weights, config and tokenizer, for
 // fill_mask and other programs); ends with validation loss, bits per byte and a filled-in sentence.
@@ -30,7 +30,7 @@
 #include "examples/common/progress.h"
 #include "examples/common/resume.h"
 #include "nn/checkpoint.h"
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"
 #include "nn/schedule.h"

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "nn/checkpoint.h"
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/models.h"
 #include "nn/safetensors.h"
 #include "tests/support/helpers.h"

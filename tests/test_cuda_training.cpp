@@ -1,7 +1,7 @@
 // A 20-step training run of a small Linformer on the CPU and on the GPU: same init, same batches, same
 // dropout masks (one Philox stream), so the losses must agree to 1e-4 relative. Skips without a GPU.
 #include "backends/backend.h"
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "tests/support/helpers.h"

@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nn/data_fashion_mnist.h"
-#include "nn/data_text.h"
+#include "data/fashion_mnist.h"
+#include "data/text.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

@@ -5,7 +5,7 @@
 
 #include "examples/common/mlm_common.h"
 #include "nn/checkpoint.h"
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/safetensors.h"
 #include "tests/support/helpers.h"
 

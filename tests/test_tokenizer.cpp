@@ -3,8 +3,8 @@
 #include <cctype>
 #include <numeric>
 
-#include "nn/data_text.h"
-#include "nn/tokenizer.h"
+#include "data/text.h"
+#include "data/tokenizer.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

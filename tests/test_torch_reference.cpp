@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
 #include "nn/safetensors.h"

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "nn/checkpoint.h"
-#include "nn/data_fashion_mnist.h"
-#include "nn/data_text.h"
+#include "data/fashion_mnist.h"
+#include "data/text.h"
 #include "nn/models.h"
 
 namespace lf {

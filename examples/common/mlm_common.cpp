@@ -8,7 +8,7 @@
 #include <optional>
 #include <set>
 
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/safetensors.h"
 #include "core/untrusted_input.h"
 #include "ops/ops.h"

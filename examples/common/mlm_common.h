@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "nn/models.h"
-#include "nn/tokenizer.h"
+#include "data/tokenizer.h"
 
 namespace lf {
 

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "nn/data_text.h"
+#include "data/text.h"
 #include "nn/models.h"
-#include "nn/tokenizer.h"
+#include "data/tokenizer.h"
 
 namespace lf {
 

@@ -1,4 +1,4 @@
-#include "nn/data_fashion_mnist.h"
+#include "data/fashion_mnist.h"
 
 #include <zlib.h>
 

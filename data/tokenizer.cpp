@@ -1,4 +1,4 @@
-#include "nn/tokenizer.h"
+#include "data/tokenizer.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
@@ -26,7 +26,7 @@ struct Tokenizer::Impl {
 
 namespace {
 
-// Byte ids: 0..255, then these two (the values nn/data_text.h has always used).
+// Byte ids: 0..255, then these two (the values data/text.h has always used).
 constexpr int64_t kBytePad = 256, kByteMask = 257;
 constexpr const char* kSpace = "\xe2\x96\x81";  // U+2581 '▁', SentencePiece's visible space
 

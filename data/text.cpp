@@ -1,4 +1,4 @@
-#include "nn/data_text.h"
+#include "data/text.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,7 +1,7 @@
 #pragma once
 // Text data for the masked-language-model example: a corpus loader (one text file or the Debian `fortunes`
 // collection), its train/validation split, and a batcher that cuts random windows of token ids and masks
-// them BERT-style. Ids come from a Tokenizer (nn/tokenizer.h): bytes (ids 0..255 plus [PAD] and [MASK],
+// them BERT-style. Ids come from a Tokenizer (data/tokenizer.h): bytes (ids 0..255 plus [PAD] and [MASK],
 // the constants below) or SentencePiece subwords.
 #include <array>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "nn/tokenizer.h"
+#include "data/tokenizer.h"
 
 namespace lf {
 
