@@ -31,7 +31,7 @@
 #include "data/text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "nn/schedule.h"
 #include "data/tokenizer.h"
 #include "ops/ops.h"

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 # ---- safetensors, by hand (the `safetensors` package is not a dependency) ----
 # [u64 LE header length N][N bytes of JSON, space-padded to a multiple of 8][raw LE data], as
-# nn/safetensors.h; lf reads and writes F32, F64 and I64.
+# io/safetensors.h; lf reads and writes F32, F64 and I64.
 _DTYPES = {"F32": (np.float32, torch.float32), "F64": (np.float64, torch.float64), "I64": (np.int64, torch.int64)}
 _NAMES = {t: name for name, (_, t) in _DTYPES.items()}
 

@@ -29,10 +29,10 @@
 #include "examples/common/plot.h"
 #include "examples/common/progress.h"
 #include "examples/common/resume.h"
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 #include "data/text.h"
 #include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "nn/schedule.h"
 #include "ops/ops.h"
 

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <optional>
 
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 #include "data/text.h"
 #include "nn/models.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "examples/common/mlm_common.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

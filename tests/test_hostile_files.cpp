@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

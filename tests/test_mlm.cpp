@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "examples/common/mlm_common.h"
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 #include "data/text.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

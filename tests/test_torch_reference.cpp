@@ -18,7 +18,7 @@
 #include "data/text.h"
 #include "nn/models.h"
 #include "nn/optim.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "tests/support/helpers.h"
 
 using namespace lf;

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 #include "data/fashion_mnist.h"
 #include "data/text.h"
 #include "nn/models.h"

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "data/text.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "core/untrusted_input.h"
 #include "ops/ops.h"
 

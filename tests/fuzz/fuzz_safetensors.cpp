@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "examples/common/mlm_common.h"
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::map<std::string, std::string> meta;

@@ -1,9 +1,9 @@
-#include "nn/checkpoint.h"
+#include "io/checkpoint.h"
 
 #include <charconv>
 #include <limits>
 
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 #include "core/untrusted_input.h"
 
 namespace lf {

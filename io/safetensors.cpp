@@ -1,4 +1,4 @@
-#include "nn/safetensors.h"
+#include "io/safetensors.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include <random>
 #include <set>
 
-#include "nn/safetensors_format.h"
+#include "io/safetensors_format.h"
 #include "core/untrusted_input.h"
 
 namespace lf {

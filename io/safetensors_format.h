@@ -1,5 +1,5 @@
 #pragma once
-// The safetensors header, validated (internal to nn/safetensors.cpp; the public API is nn/safetensors.h).
+// The safetensors header, validated (internal to io/safetensors.cpp; the public API is io/safetensors.h).
 // Everything a file says is checked here, before a byte of tensor memory is allocated: see the list in
 // docs/checkpoints.md ("What the loader refuses").
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "nn/safetensors_format.h"
+#include "io/safetensors_format.h"
 
 #include <zlib.h>
 
