@@ -1,4 +1,4 @@
-"""Writes the PyTorch reference fixtures that tests/test_torch_reference.cpp checks lf against.
+"""Writes the PyTorch reference fixtures that tests/nn/test_torch_reference.cpp checks lf against.
 
 Each fixture is a tiny MaskedLM computed by the twin (bench/torch_twin.py) in float64, as a safetensors
 file named *.fixture (*.safetensors is git-ignored; lf::load_safetensors does not look at the extension):

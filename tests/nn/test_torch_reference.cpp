@@ -30,7 +30,7 @@ const char* kFixtures[] = {"linformer_layerwise", "linformer_none", "linformer_h
 
 fs::path fixture_dir() {
   if (const char* dir = std::getenv("LF_TORCH_REFERENCE_DIR")) return dir;
-  return fs::path(__FILE__).parent_path() / "torch_reference";
+  return fs::path(__FILE__).parent_path().parent_path() / "torch_reference";
 }
 
 struct AdamWSettings {
