@@ -7,7 +7,11 @@
 //
 // Views (reshape, transpose, slice, expand, ...) make a new TensorImpl over the same Storage.
 // Methods below that compute something (contiguous, reshape, item, backward, ...) are declared here so a
-// user can write `x.reshape({2, 3})`, and defined with the op they belong to in ops/ or autograd/.
+// user can write `x.reshape({2, 3})`, and defined with the op they belong to. Where each group lives:
+//   metadata, empty, as_strided, raw_data     core/tensor.cpp
+//   autograd: requires_grad_, backward, detach autograd/engine.cpp
+//   conversion and element access             ops/convert.cpp (contiguous, clone, to, item, at, to_vector)
+//   views                                     ops/view.cpp (reshape, view, transpose, permute, slice, ...)
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -75,7 +79,8 @@ class Tensor {
   }
   void* raw_data() const;
 
-  // A new view of the same storage with other shape/strides/offset (no autograd: ops/view.cpp records it).
+  // A new view of the same storage with other shape/strides/offset (core/tensor.cpp; no autograd: the view
+  // ops of ops/view.cpp record it).
   Tensor as_strided(const Shape& shape, const Shape& strides, int64_t offset) const;
 
   // ---- autograd (autograd/engine.cpp) ----

@@ -1,7 +1,9 @@
 #pragma once
 // Complete models: an Encoder with a head. They derive from Encoder so the parameter names stay flat and
-// match the torch twin (bench/torch_twin.py) exactly: "tok.weight", "pos", "blocks.0.att.E",
-// ..., "ln.weight", "head.weight", "head.bias".
+// match the torch twin (bench/torch_twin.py) exactly: "pos", "tok.weight", "blocks.0.att.qkv.weight", ...,
+// "ln.weight", "head.weight", "head.bias". The Linformer projections are "E" (one for the whole model,
+// layerwise sharing: train_mlm's default) or "blocks.{i}.att.E" (and ".F") for the other sharings; every
+// name and shape is listed in docs/checkpoints.md.
 #include <memory>
 
 #include "nn/encoder.h"
