@@ -86,7 +86,7 @@ class Config:
 
     DEFAULTS = dict(vocab=256, dim=128, depth=4, heads=4, max_len=512, k=128, attention="linformer",
                     sharing="headwise", dropout=0.0, tie_embeddings=False, token_init_std=1.0, sinusoidal_init=True,
-                    proj_init="uniform")
+                    proj_init="uniform", causal=False)
 
     def __init__(self, d=None, **kw):
         d = {**self.DEFAULTS, **(d or {}), **kw}
@@ -100,6 +100,8 @@ class Config:
             raise ValueError(f"config: proj_init '{self.proj_init}' is not uniform, xavier, gaussian or pooling")
         if self.dim % self.heads:
             raise ValueError(f"config: dim {self.dim} is not divisible by heads {self.heads}")
+        if self.causal and self.linformer:
+            raise ValueError("config: causal attention needs standard attention (Linformer's E^T K mixes later positions)")
 
     @property
     def linformer(self):
@@ -173,7 +175,10 @@ class Attention(nn.Module):
                 v = self.F[:, :n].transpose(1, 2) @ heads(v)
             else:  # the paper's order: K' = E^T K, V' = F^T V: [k, n] @ [b, n, d] -> [b, k, d]
                 q, k, v = heads(q), heads(E.t() @ k), heads(Fp.t() @ v)
-        att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.dh), dim=-1)  # [b, h, n, n or k]
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.dh)  # [b, h, n, n or k]
+        if c.causal:  # standard attention only (Config refuses a causal Linformer): key j > query i is hidden
+            scores = scores.masked_fill(torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1), -1e30)
+        att = torch.softmax(scores, dim=-1)
         return self.out((att @ v).transpose(1, 2).reshape(b, n, d))
 
 

@@ -229,8 +229,9 @@ MlmBatcher::MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_
            rule_.mask_id, rule_.random_begin, rule_.random_end);
   LF_CHECK(rule_.word_start.empty() || int64_t(rule_.word_start.size()) == rule_.vocab,
            "MlmBatcher: word_start has {} entries for a vocabulary of {}", rule_.word_start.size(), rule_.vocab);
-  LF_CHECK(int64_t(ids_.size()) >= seq_len, "MlmBatcher: the text has {} tokens, fewer than seq_len {}",
-           ids_.size(), seq_len);
+  LF_CHECK(int64_t(ids_.size()) >= seq_len + (rule_.next_token ? 1 : 0),
+           "MlmBatcher: the text has {} tokens, fewer than seq_len {}{}", ids_.size(), seq_len,
+           rule_.next_token ? " + 1 (a next-token window also holds the last target)" : "");
   for (size_t i = 0; i < ids_.size(); ++i)
     LF_CHECK(ids_[i] >= 0 && ids_[i] < rule_.vocab && ids_[i] != rule_.mask_id,
              "MlmBatcher: token {} at position {} is {}", ids_[i], i,
@@ -244,6 +245,17 @@ MlmBatch MlmBatcher::next() {
   int64_t* in = input.data<int64_t>();
   int64_t* tg = target.data<int64_t>();
   std::vector<int64_t> positions, labels;
+  if (rule_.next_token) {  // a causal LM: window [start, start + n] -> input its first n, targets its last n
+    const uint64_t starts = uint64_t(ids_.size()) - uint64_t(n);
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t* src = ids_.data() + rng_.below(starts);
+      std::copy(src, src + n, in + b * n);
+      std::copy(src + 1, src + n + 1, tg + b * n);
+      for (int64_t j = 0; j < n; ++j) positions.push_back(b * n + j), labels.push_back(src[j + 1]);
+    }
+    const int64_t M = B * n;
+    return {input, target, from_vector(positions, {M}), from_vector(labels, {M})};
+  }
   const uint64_t starts = uint64_t(ids_.size()) - uint64_t(n) + 1;
   const uint64_t random_span = uint64_t(rule_.random_end - rule_.random_begin);
   // Word boundaries: a word is [begin, next begin).

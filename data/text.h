@@ -92,6 +92,9 @@ struct MaskingRule {
   // word_start[id] = 1 where `id` begins a word; a word runs to the next such id (and a window's first
   // token always begins one). Empty: every token is its own word (per-token masking, as for bytes).
   std::vector<uint8_t> word_start;
+  // A causal LM's batches instead: nothing is masked, and every position's target is the token after it
+  // (input = window[0, n), labels = window[1, n]); prob and the random ids are then unused.
+  bool next_token = false;
 };
 
 // The rule for a tokenizer's ids. whole_words: a subword word's pieces are masked together (bytes are
@@ -106,7 +109,8 @@ struct MlmBatch {
   Tensor input, target, positions, labels;
 };
 
-// Random windows of `seq_len` tokens from `ids`, masked by `rule`.
+// Random windows of `seq_len` tokens from `ids`, masked by `rule` (or, with rule.next_token, windows of
+// seq_len + 1 tokens whose last seq_len are the targets).
 class MlmBatcher {
  public:
   MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_size, uint64_t seed,

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
       ->check(non_empty());
   return run_program("fill_mask", app, argc, argv, [&] {
     MlmFile file = with_flag("--model", path, [&] { return load_mlm_file(path); });
+    LF_CHECK(!file.cfg.causal, "--model {}: a causal LM (trained with --causal) predicts the next token, not blanks; "
+             "train_mlm prints its continuation of a sample", path);
     MaskedLM model(file.cfg);
     with_flag("--model", path, [&] { model.load_state_dict(file.weights); });
     model.eval();

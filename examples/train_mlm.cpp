@@ -46,6 +46,16 @@ using Options = MlmOptions;
 const char* kWordSample = "I think, therefore I ___. She said that ___ would come back tomorrow.";
 const char* kByteSample = "The quick brown fox jumps over the l_zy dog. A f__end in need is a fr__nd indeed.";
 
+// The batches' rule: BERT-style masking, or with --causal next-token prediction (every position a target).
+MaskingRule batch_rule(const Tokenizer& tok, const Options& o) {
+  MaskingRule rule = masking_rule(tok, o.whole_words);
+  rule.next_token = o.causal;
+  return rule;
+}
+
+// What a target token is, for messages: masked ones, or (--causal) every next token.
+const char* target_kind(const Options& o) { return o.causal ? "next token" : "masked token"; }
+
 // Masked-token loss over fixed batches: nats per masked token, and bits per byte of the text those tokens
 // cover (total loss / ln 2 / their bytes), which compares tokenizers: a subword covers ~4 bytes.
 struct Eval {
@@ -56,7 +66,7 @@ Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>&
               int64_t batches) {
   NoGradGuard no_grad;
   model.eval();
-  MlmBatcher batcher(ids, o.seq_len, o.batch, /*seed=*/o.seed + 7919, masking_rule(tok, o.whole_words));
+  MlmBatcher batcher(ids, o.seq_len, o.batch, /*seed=*/o.seed + 7919, batch_rule(tok, o));
   double nats = 0, tokens = 0, bytes = 0;
   for (int64_t i = 0; i < batches; ++i) {
     MlmBatch b = batcher.next();
@@ -69,7 +79,7 @@ Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>&
   return {nats / tokens, nats / std::log(2.0) / bytes};
 }
 
-void plot_curves(const std::string& csv_path, const std::string& png) {
+void plot_curves(const std::string& csv_path, const std::string& png, const Options& o) {
   // Re-read the CSV so a resumed run plots its whole history.
   std::FILE* f = std::fopen(csv_path.c_str(), "r");
   if (!f) return;
@@ -84,8 +94,11 @@ void plot_curves(const std::string& csv_path, const std::string& png) {
     if (got == 4 && !std::isnan(vl)) valid.x.push_back(step), valid.y.push_back(vl);
   }
   std::fclose(f);
-  write_line_plot(png, {train, valid}, {.title = "masked LM loss (nats per masked token)", .x_label = "step",
-                                        .y_label = "loss", .markers = false});
+  write_line_plot(png, {train, valid},
+                  {.title = fmt::format("{} loss (nats per {})", o.causal ? "causal LM" : "masked LM", target_kind(o)),
+                   .x_label = "step",
+                   .y_label = "loss",
+                   .markers = false});
 }
 
 // Every parameter finite: a checkpoint is written only of a state a resumed run can continue from.
@@ -155,10 +168,11 @@ int train(const CLI::App& app, Options& o) {
   check_enough(valid_ids, "validation", o);
   const double unigram = unigram_cross_entropy(train_ids, valid_ids, tok.vocab_size());
   fmt::print(
-      "tokens: {} train / {} validation ({:.2f} bytes per token); masking: {}; unigram baseline {:.4f} "
+      "tokens: {} train / {} validation ({:.2f} bytes per token); targets: {}; unigram baseline {:.4f} "
       "nats\n",
       train_ids.size(), valid_ids.size(),
-      double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()), o.masking, unigram);
+      double(TextCorpus::Split::bytes(split.train)) / double(train_ids.size()),
+      o.causal ? "every next token (causal LM)" : o.masking + " masking", unigram);
 
   // The held-out text and the sample are checked now, so that a bad one fails before training, not after.
   std::vector<int64_t> held_ids;
@@ -172,7 +186,7 @@ int train(const CLI::App& app, Options& o) {
   const std::string sample = own_sample                             ? o.sample
                              : tok.kind() == TokenizerKind::subword ? kWordSample
                                                                     : kByteSample;
-  if (own_sample)
+  if (own_sample && !o.causal)
     with_flag("--sample", "'" + sample + "'", [&] { check_blanks_fit(tok, sample, cfg.max_len); });
 
   manual_seed(o.seed);
@@ -183,7 +197,7 @@ int train(const CLI::App& app, Options& o) {
   for (auto& [name, p] : model.named_parameters())
     if (is_linformer_projection(name)) opt.set_lr_scale(name, o.proj_lr_scale);
   LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.min_lr());
-  MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, masking_rule(tok, o.whole_words));
+  MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, batch_rule(tok, o));
   if (!o.resume.empty()) {
     with_flag("--resume", o.resume, [&] { restore_checkpoint(loaded, model, opt); });
     bool rng = false;
@@ -263,15 +277,15 @@ int train(const CLI::App& app, Options& o) {
       v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
       if (!std::isfinite(v.nats_per_token)) throw diverged(step, "validation loss", v.nats_per_token);
       progress.message(
-          fmt::format("step {:>6}: validation loss {:.4f} nats per masked token, {:.3f} bits per byte", step,
-                      v.nats_per_token, v.bits_per_byte));
+          fmt::format("step {:>6}: validation loss {:.4f} nats per {}, {:.3f} bits per byte", step,
+                      v.nats_per_token, target_kind(o), v.bits_per_byte));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     csv.row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
     if (step % o.checkpoint_every == 0 || step == end) save(step);
   }
   progress.finish();
-  plot_curves(csv_path, o.out + "/loss.png");
+  plot_curves(csv_path, o.out + "/loss.png", o);
   if (end < o.steps) {
     fmt::print("stopped at step {} of {} (--stop-at); continue with: train_mlm --resume {}\n", end, o.steps,
                ckpt_path);
@@ -282,18 +296,21 @@ int train(const CLI::App& app, Options& o) {
 
   model.eval();
   fmt::print("\n== summary\n");
-  fmt::print("validation loss     {:.4f} nats per masked token ({} masking, {} tokenizer)\n",
-             val.nats_per_token, o.masking, tokenizer_kind_name(tok.kind()));
+  fmt::print("validation loss     {:.4f} nats per {} ({}, {} tokenizer)\n", val.nats_per_token, target_kind(o),
+             o.causal ? "causal LM" : o.masking + " masking", tokenizer_kind_name(tok.kind()));
   fmt::print("unigram baseline    {:.4f} nats (token frequencies alone): the model is {:.1f}% below it\n",
              unigram, 100 * (1 - val.nats_per_token / unigram));
-  fmt::print("bits per byte       {:.3f} of the masked text (8.000 would be knowing nothing about bytes)\n",
+  fmt::print("bits per byte       {:.3f} of the predicted text (8.000 would be knowing nothing about bytes)\n",
              val.bits_per_byte);
   if (!held_ids.empty()) {
     Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
-    fmt::print("held-out loss       {:.4f} nats per masked token, {:.3f} bits per byte ({})\n",
-               h.nats_per_token, h.bits_per_byte, o.heldout);
+    fmt::print("held-out loss       {:.4f} nats per {}, {:.3f} bits per byte ({})\n", h.nats_per_token,
+               target_kind(o), h.bits_per_byte, o.heldout);
   }
-  try {  // the default sample may not fit a small --seq-len; a given --sample was checked before training
+  if (o.causal) {  // a causal LM continues text: the sample up to its first blank, and what the model adds
+    const std::string prefix = sample.substr(0, std::min(sample.find('_'), sample.find("[MASK]")));
+    fmt::print("continuation        {} -> {}\n", prefix, continue_text(model, tok, prefix, 12));
+  } else try {  // the default sample may not fit a small --seq-len; a given --sample was checked before training
     FilledBlanks filled = fill_blanks(model, tok, sample);
     fmt::print("fill-mask           {}\n                 -> {}\n", sample, filled.text);
     for (size_t b = 0; b < filled.candidates.size() && b < 4; ++b)

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "ops/creation.h"
 #include "ops/elementwise.h"
 #include "ops/functional.h"
 #include "ops/linalg.h"
@@ -26,6 +27,16 @@ Tensor key_mask_for(const char* op, const Tensor& mask, const Tensor& x) {
   return mask.dtype() == x.dtype() ? mask : mask.to(x.dtype());
 }
 
+namespace {
+thread_local AttentionProbe* active_probe = nullptr;
+}  // namespace
+
+AttentionProbe::AttentionProbe() {
+  LF_CHECK(active_probe == nullptr, "AttentionProbe: another probe is already recording on this thread");
+  active_probe = this;
+}
+AttentionProbe::~AttentionProbe() { active_probe = nullptr; }
+
 Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_pad) {
   // softmax(q k^T / sqrt(dh)): the scale goes on q [.., n, dh], which is m/dh times smaller than the scores.
   double scale = 1.0 / std::sqrt(double(q.size(-1)));
@@ -35,10 +46,17 @@ Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& k
   // [B, h, n, dh] output below is never allocated while both [B, h, n, m] tensors are alive: that was the
   // peak of a long-sequence forward.
   att = softmax(att, -1);
+  if (active_probe) active_probe->probs.push_back(att.detach());
   return matmul(att, v);  // [B, h, n, dh]
 }
 
-MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_) : dim(dim_), heads(heads_) {
+Tensor causal_mask(int64_t n, DType dtype, Device device) {
+  Tensor pos = arange(n, DType::i64, device);
+  return gt(pos.reshape({1, n}), pos.reshape({n, 1})).to(dtype).reshape({1, 1, n, n});  // key j > query i
+}
+
+MultiHeadSelfAttention::MultiHeadSelfAttention(int64_t dim_, int64_t heads_, bool causal_)
+    : dim(dim_), heads(heads_), causal(causal_) {
   LF_CHECK(heads > 0 && dim % heads == 0, "MultiHeadSelfAttention: dim {} is not divisible by heads {}", dim,
            heads);
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim));
@@ -55,6 +73,10 @@ Tensor MultiHeadSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
   Tensor v = split_heads(qkv->forward_rows(x, 2 * dim, 3 * dim), heads);
   Tensor key_pad;  // [B, 1, 1, n]: 1 on padded keys, broadcast over heads and queries
   if (mask.defined()) key_pad = sub(1.0, key_mask_for("MultiHeadSelfAttention", mask, x)).reshape({B, 1, 1, n});
+  if (causal) {  // [1, 1, n, n], or with padding [B, 1, n, n]: a key is ignored when either says so
+    Tensor future = causal_mask(n, x.dtype(), x.device());
+    key_pad = key_pad.defined() ? maximum(key_pad, future) : future;
+  }
   return out->forward(merge_heads(attend(q, k, v, key_pad)));
 }
 

@@ -9,7 +9,7 @@ EncoderBlock::EncoderBlock(const EncoderConfig& cfg) {
   ln1 = register_module("ln1", std::make_shared<LayerNorm>(cfg.dim));
   ln2 = register_module("ln2", std::make_shared<LayerNorm>(cfg.dim));
   if (cfg.kind == AttentionKind::standard)
-    att = register_module("att", std::make_shared<MultiHeadSelfAttention>(cfg.dim, cfg.heads));
+    att = register_module("att", std::make_shared<MultiHeadSelfAttention>(cfg.dim, cfg.heads, cfg.causal));
   else
     att = register_module(
         "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k, cfg.sharing,

@@ -49,6 +49,10 @@ void EncoderConfig::validate() const {
   LF_CHECK(dim % heads == 0, "EncoderConfig: dim {} is not divisible by heads {}", dim, heads);
   in_range("max_len", max_len, 1, kMaxLen);
   if (kind == AttentionKind::linformer) in_range("k", k, 1, max_len);
+  LF_CHECK(!(causal && kind == AttentionKind::linformer),
+           "EncoderConfig: causal attention needs standard attention: Linformer projects the keys and values "
+           "along the sequence (E^T K), so each of its k rows mixes every position, later ones included, and no "
+           "mask can keep position i from seeing the tokens after it");
   LF_CHECK(dropout >= 0 && dropout < 1, "EncoderConfig: dropout {} must be in [0, 1)", dropout);
   LF_CHECK(std::isfinite(token_init_std) && token_init_std > 0,
            "EncoderConfig: token_init_std {} must be finite and > 0", token_init_std);

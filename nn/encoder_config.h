@@ -42,10 +42,15 @@ struct EncoderConfig {
   // the embeddings, which a byte-level masked LM needs: with N(0, 0.02) positions under N(0, 1) tokens,
   // ours and the PyTorch twin both sit on the unigram plateau (~2.99 nats) for over 1500 steps.
   bool sinusoidal_init = true;
+  // Causal self-attention: position i attends to positions <= i only (a language model's decoder).
+  // Standard attention only: Linformer's E^T K mixes every position, later ones included, into each of its
+  // k projected keys, so no mask on the k columns can hide the future (validate() refuses the pair).
+  bool causal = false;
 
   // Throws lf::Error naming the first bad field and its value: every size must be in its range above
   // (vocab, in_features, dim, depth, max_len; heads in [1, dim] dividing dim; linformer's k in [1, max_len]),
-  // dropout in [0, 1), token_init_std finite and > 0, and parameter_count() at most kMaxParameters. It does
+  // dropout in [0, 1), token_init_std finite and > 0, causal only with standard attention, and
+  // parameter_count() at most kMaxParameters. It does
   // arithmetic only, so the constructors call it before allocating anything.
   void validate() const;
   // The parameters of the model this config builds: the Encoder plus, for a token front, a MaskedLM's head

@@ -24,6 +24,7 @@ std::map<std::string, std::string> mlm_meta(const EncoderConfig& c, const Tokeni
                       {"proj_init", std::string(projection_init_name(c.proj_init))},
                       {"dropout", c.dropout}, {"tie_embeddings", c.tie_embeddings},
                       {"token_init_std", c.token_init_std}, {"sinusoidal_init", c.sinusoidal_init},
+                      {"causal", c.causal},
                       {"tokenizer", std::string(tokenizer_kind_name(tok.kind()))}};
   std::map<std::string, std::string> meta = {{"config", j.dump()}};
   if (tok.kind() == TokenizerKind::subword) meta["tokenizer.model"] = base64_encode(tok.serialized());
@@ -40,7 +41,7 @@ using OJson = nlohmann::ordered_json;
 const char* const kConfigKeys[] = {"vocab",           "dim",      "depth",          "heads",
                                    "max_len",         "k",        "attention",      "sharing",
                                    "proj_init",       "dropout",  "tie_embeddings", "token_init_std",
-                                   "sinusoidal_init", "tokenizer"};
+                                   "sinusoidal_init", "causal",   "tokenizer"};
 
 OJson config_json(const std::map<std::string, std::string>& meta, const std::string& path) {
   auto it = meta.find("config");
@@ -136,6 +137,7 @@ EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, c
   c.tie_embeddings = r.boolean("tie_embeddings", false);
   c.token_init_std = r.number("token_init_std", 1.0);
   c.sinusoidal_init = r.boolean("sinusoidal_init", false);
+  c.causal = r.boolean("causal", false);
   r.choice("tokenizer", "bytes",
            [](const std::string& s) { return parse_tokenizer_kind(s); });  // checked here too
   try {
@@ -360,6 +362,22 @@ std::string candidates_line(const std::vector<std::pair<std::string, double>>& c
   std::string line;
   for (const auto& [w, p] : candidates) line += fmt::format("  '{}' {:.{}f}", w, p, decimals);
   return line;
+}
+
+std::string continue_text(const MaskedLM& model, const Tokenizer& tok, const std::string& prefix, int tokens) {
+  LF_CHECK(model.cfg.causal, "continue_text: the model is not causal (a masked LM fills blanks: fill_blanks)");
+  NoGradGuard no_grad;
+  std::vector<int64_t> ids = tok.encode(prefix);
+  const size_t given = ids.size();
+  for (int t = 0; t < tokens; ++t) {
+    const int64_t ctx = std::min<int64_t>(int64_t(ids.size()), model.cfg.max_len);
+    if (ctx == 0) break;  // an empty prefix has nothing to continue from
+    std::vector<int64_t> window(ids.end() - ctx, ids.end());
+    Tensor logits = model.forward_at(from_vector(window, {1, ctx}), from_vector(std::vector<int64_t>{ctx - 1}, {1}));
+    const std::vector<float> l = logits.to(DType::f32).to_vector<float>();
+    ids.push_back(int64_t(std::max_element(l.begin(), l.end()) - l.begin()));
+  }
+  return tok.decode(std::vector<int64_t>(ids.begin() + int64_t(given), ids.end()));
 }
 
 }  // namespace lf

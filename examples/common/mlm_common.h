@@ -69,6 +69,11 @@ struct FilledBlanks {
   std::vector<std::vector<std::pair<std::string, double>>> candidates;
 };
 FilledBlanks fill_blanks(const MaskedLM& model, const Tokenizer& tok, const std::string& text, int top = 5);
+// A causal LM (cfg.causal) continuing `prefix`: `tokens` more tokens, each the most likely next one given
+// the text so far (greedy; the last max_len tokens are the context), decoded. Throws lf::Error for a model
+// that is not causal, whose predictions at a position are not about the next token.
+std::string continue_text(const MaskedLM& model, const Tokenizer& tok, const std::string& prefix, int tokens);
+
 // One blank's candidates as a line: "  'am' 0.15  'think' 0.07 ..." with `decimals` digits.
 std::string candidates_line(const std::vector<std::pair<std::string, double>>& candidates, int decimals);
 

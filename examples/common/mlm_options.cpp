@@ -44,6 +44,9 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--masking", o.masking, "whole-word (a word's pieces together) | token")
       ->capture_default_str()
       ->check(one_of({"whole-word", "token"}));
+  app.add_flag("--causal", o.causal,
+               "train a causal LM instead: attention to earlier positions only, every token predicting the next "
+               "(needs --attention standard: Linformer cannot be causal)");
   app.add_option("--attention", o.attention, "linformer | standard")
       ->capture_default_str()
       ->check(one_of({"linformer", "standard"}));
@@ -112,7 +115,8 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
       ->check(readable_file());
   app.add_option("--sample", o.sample,
                  "sentence whose blanks the model fills in at the end (default: one with ___ word blanks for "
-                 "subword, _ letter blanks for bytes); checked before training")
+                 "subword, _ letter blanks for bytes); checked before training. With --causal, its text before "
+                 "the first blank is continued instead")
       ->check(non_empty());
 }
 
@@ -126,6 +130,7 @@ EncoderConfig mlm_config_from_flags(const MlmOptions& o, int64_t vocab) {
   cfg.dropout = o.dropout;
   cfg.tie_embeddings = o.tie;
   cfg.token_init_std = o.token_init_std;
+  cfg.causal = o.causal;
   cfg.validate();
   return cfg;
 }
@@ -148,6 +153,7 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
   r.keep("--dropout", o.dropout, cfg.dropout);
   r.keep("--tie-embeddings", o.tie, cfg.tie_embeddings);
   r.keep("--token-init-std", o.token_init_std, cfg.token_init_std);
+  r.keep("--causal", o.causal, cfg.causal);
   // n: the run's --seq-len (an older checkpoint without "train" trained at its max_len, train_mlm's n).
   r.keep("--seq-len", o.seq_len,
          train.contains("seq_len") ? r.stored<int64_t>(train, "seq_len") : cfg.max_len);
@@ -183,6 +189,10 @@ void check_mlm_flags(const CLI::App& app, MlmOptions& o, int64_t done) {
       o.attention != "linformer" || o.k <= o.seq_len,
       "--k {} exceeds --seq-len {}: Linformer projects the n positions onto k <= n (pass a smaller --k)", o.k,
       o.seq_len);
+  LF_USAGE_CHECK(!o.causal || o.attention == "standard",
+                 "--causal needs --attention standard: Linformer projects the keys and values along the sequence "
+                 "(E^T K), so each of its k rows mixes every position, later ones included, and no mask can keep "
+                 "a token from seeing the ones after it");
   LF_USAGE_CHECK(o.warmup <= o.steps || app.count("--warmup") == 0, "--warmup {} exceeds --steps {}",
                  o.warmup, o.steps);
   LF_USAGE_CHECK(o.tokenizer == "subword" || !o.resume.empty() || app.count("--vocab") == 0,

@@ -20,6 +20,7 @@ struct MlmOptions {
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   double proj_lr_scale = 1.0;  // Linformer's E and F learn at proj_lr_scale * lr (0: frozen at their init)
   bool tie = false, extend = false;
+  bool causal = false;      // a causal LM: next-token prediction under causal (standard) attention
   bool whole_words = true;  // derived from --masking
   uint64_t seed = 1;
 

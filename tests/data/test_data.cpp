@@ -145,6 +145,32 @@ TEST_CASE("data: same seed, same batches; a restored RNG state continues the sam
   CHECK_ERROR(MlmBatcher(ids, 32, 4, 0, bad), "mask_prob");
 }
 
+TEST_CASE("data: next-token batches (a causal LM): nothing masked, every position's target the token after it") {
+  std::vector<int64_t> ids(100);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = int64_t(i);  // token i at position i: shifts are visible
+  MaskingRule rule;
+  rule.next_token = true;
+  MlmBatcher batcher(ids, 16, 3, 7, rule);
+  for (int t = 0; t < 5; ++t) {
+    MlmBatch b = batcher.next();
+    const std::vector<int64_t> in = b.input.to_vector<int64_t>(), tg = b.target.to_vector<int64_t>(),
+                               pos = b.positions.to_vector<int64_t>(), lab = b.labels.to_vector<int64_t>();
+    REQUIRE(pos.size() == 48);
+    for (int64_t r = 0; r < 3; ++r)
+      for (int64_t j = 0; j < 16; ++j) {
+        const size_t i = size_t(r * 16 + j);
+        if (j > 0) CHECK(in[i] == in[i - 1] + 1);  // a contiguous window, unmasked
+        CHECK(tg[i] == in[i] + 1);                 // the next token
+        CHECK(pos[i] == int64_t(i));
+        CHECK(lab[i] == tg[i]);
+      }
+    CHECK(in.back() + 1 <= 99);  // the last target is inside the text
+  }
+  CHECK_ERROR(MlmBatcher(std::vector<int64_t>(16, 1), 16, 1, 0, rule), "16 tokens", "seq_len 16 + 1");
+  MlmBatcher exact(std::vector<int64_t>(17, 1), 16, 1, 0, rule);  // n + 1 tokens: one window
+  CHECK(exact.next().labels.numel() == 16);
+}
+
 TEST_CASE("data: byte encoding round-trips and shows MASK as '_'") {
   Tokenizer bytes = Tokenizer::bytes();
   std::string s = "caf\xc3\xa9 \x01\xff";

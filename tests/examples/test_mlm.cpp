@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "examples/common/mlm_common.h"
 #include "io/checkpoint.h"
 #include "data/text.h"
@@ -145,4 +147,21 @@ TEST_CASE("mlm: fill_blanks predicts a word per subword blank and a byte per '_'
 
   CHECK_ERROR(fill_blanks(model, tok, "no blank here"), "no blank", "___ or [MASK]");
   CHECK_ERROR(fill_blanks(model, tok, std::string(200, 'x') + " ___"), "at most 24");
+}
+
+TEST_CASE("mlm: the config's causal key round-trips through a file's metadata, and a causal Linformer is refused") {
+  Tokenizer tok = Tokenizer::bytes();
+  EncoderConfig cfg = tiny(tok.vocab_size());
+  cfg.kind = AttentionKind::standard, cfg.causal = true;
+  CHECK(config_from_meta(mlm_meta(cfg, tok), "m.safetensors").causal);
+  cfg.causal = false;
+  CHECK_FALSE(config_from_meta(mlm_meta(cfg, tok), "m.safetensors").causal);
+  auto meta = mlm_meta(cfg, tok);
+  nlohmann::json j = nlohmann::json::parse(meta["config"]);
+  j["attention"] = "linformer", j["causal"] = true;
+  meta["config"] = j.dump();
+  CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "m.safetensors", "causal", "Linformer");
+  j["causal"] = "yes";
+  meta["config"] = j.dump();
+  CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "causal");
 }
