@@ -86,7 +86,7 @@ class Config:
 
     DEFAULTS = dict(vocab=256, dim=128, depth=4, heads=4, max_len=512, k=128, attention="linformer",
                     sharing="headwise", dropout=0.0, tie_embeddings=False, token_init_std=1.0, sinusoidal_init=True,
-                    proj_init="uniform", causal=False)
+                    proj_init="uniform", causal=False, projection="learned")
 
     def __init__(self, d=None, **kw):
         d = {**self.DEFAULTS, **(d or {}), **kw}
@@ -100,6 +100,9 @@ class Config:
             raise ValueError(f"config: proj_init '{self.proj_init}' is not uniform, xavier, gaussian or pooling")
         if self.dim % self.heads:
             raise ValueError(f"config: dim {self.dim} is not divisible by heads {self.heads}")
+        if self.projection not in ("learned", "random", "pool"):
+            # random and pool are fixed E, F: the same function as learned ones holding those values
+            raise ValueError(f"config: projection '{self.projection}' is not one the twin has (learned, random, pool)")
         if self.causal and self.linformer:
             raise ValueError("config: causal attention needs standard attention (Linformer's E^T K mixes later positions)")
 

@@ -22,8 +22,12 @@ Encoder::Encoder(const EncoderConfig& c) : cfg(c) {
   cfg.validate();
   pos = register_parameter("pos", cfg.sinusoidal_init ? sinusoids(cfg.max_len, cfg.dim)
                                                        : mul(randn({cfg.max_len, cfg.dim}), 0.02));
-  if (cfg.kind == AttentionKind::linformer && cfg.sharing == Sharing::layerwise)
-    E = register_parameter("E", linformer_projection({cfg.max_len, cfg.k}, cfg.proj_init));
+  if (cfg.kind == AttentionKind::linformer && cfg.sharing == Sharing::layerwise) {
+    Tensor p = make_projection(cfg.projection,
+                               projection_shape(cfg.projection, false, cfg.dim, cfg.heads, cfg.max_len, cfg.k),
+                               cfg.proj_init, cfg.max_len, cfg.k);
+    E = projection_trained(cfg.projection) ? register_parameter("E", p) : register_buffer("E", p);
+  }
   if (cfg.in_features > 0)
     proj = register_module("proj", std::make_shared<Linear>(cfg.in_features, cfg.dim));
   else

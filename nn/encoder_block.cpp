@@ -13,7 +13,7 @@ EncoderBlock::EncoderBlock(const EncoderConfig& cfg) {
   else
     att = register_module(
         "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k, cfg.sharing,
-                                                      cfg.proj_init));
+                                                      cfg.proj_init, cfg.projection));
   ff = register_module("ff", std::make_shared<FeedForward>(cfg.dim));
   drop = register_module("drop", std::make_shared<Dropout>(cfg.dropout));
 }

@@ -24,11 +24,17 @@ int64_t EncoderConfig::parameter_count() const {
   const bool lin = kind == AttentionKind::linformer;
   Wide block =
       4 * D + (3 * D * D + 3 * D) + (D * D + D) + (4 * D * D + 4 * D) + (4 * D * D + D);  // ln, att, ff
-  if (lin && sharing == Sharing::none) block += 2 * h * n * kk;                           // E, F per head
-  if (lin && sharing == Sharing::headwise) block += 2 * n * kk;                           // E, F
-  if (lin && sharing == Sharing::kv) block += n * kk;                                     // E = F
-  Wide total = n * D + w(depth) * block + 2 * D;                                          // pos, blocks, ln
-  if (lin && sharing == Sharing::layerwise) total += n * kk;                              // one E for all
+  // One projection (nn/linformer_projection.h): [n, k], or a conv kernel [dh, (n / k) dh]; random and pool
+  // are buffers, not parameters.
+  const Wide dh = h > 0 ? D / h : 0;
+  Wide proj = 0;
+  if (lin && projection == ProjectionKind::learned) proj = n * kk;
+  if (lin && projection == ProjectionKind::conv) proj = kk > 0 ? dh * (n / kk) * dh : 0;
+  if (sharing == Sharing::none) block += 2 * h * proj;  // E, F per head
+  if (sharing == Sharing::headwise) block += 2 * proj;  // E, F
+  if (sharing == Sharing::kv) block += proj;            // E = F
+  Wide total = n * D + w(depth) * block + 2 * D;        // pos, blocks, ln
+  if (sharing == Sharing::layerwise) total += proj;     // one E for all
   if (in_features > 0)
     total += F * D + D;  // proj
   else
@@ -49,6 +55,9 @@ void EncoderConfig::validate() const {
   LF_CHECK(dim % heads == 0, "EncoderConfig: dim {} is not divisible by heads {}", dim, heads);
   in_range("max_len", max_len, 1, kMaxLen);
   if (kind == AttentionKind::linformer) in_range("k", k, 1, max_len);
+  LF_CHECK(kind != AttentionKind::linformer || projection != ProjectionKind::conv || max_len % k == 0,
+           "EncoderConfig: the conv projection needs k {} to divide max_len {} (its kernel and stride are "
+           "max_len / k positions)", k, max_len);
   LF_CHECK(!(causal && kind == AttentionKind::linformer),
            "EncoderConfig: causal attention needs standard attention: Linformer projects the keys and values "
            "along the sequence (E^T K), so each of its k rows mixes every position, later ones included, and no "

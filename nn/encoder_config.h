@@ -32,7 +32,8 @@ struct EncoderConfig {
   int64_t k = 128;          // Linformer's projected length (unused by standard attention)
   AttentionKind kind = AttentionKind::linformer;
   Sharing sharing = Sharing::headwise;  // the torch twin's layout
-  ProjectionInit proj_init = ProjectionInit::uniform;  // how E and F start (nn/linformer_attention.h)
+  ProjectionInit proj_init = ProjectionInit::uniform;  // how learned E and F start (nn/linformer_projection.h)
+  ProjectionKind projection = ProjectionKind::learned;  // learned, fixed random, fixed pooling or conv
   double dropout = 0.0;                 // on the residual branches; active in train() mode only
   bool tie_embeddings = false;          // MaskedLM: the output layer reuses tok.weight (no "head.weight")
   // Std of the token embedding's N(0, std) init (1, as PyTorch's nn.Embedding; BERT uses 0.02).

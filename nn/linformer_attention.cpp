@@ -25,74 +25,37 @@ Sharing parse_sharing(std::string_view name) {
   throw Error(fmt::format("sharing: unknown mode '{}' (choose none, headwise, kv or layerwise)", name));
 }
 
-std::string_view projection_init_name(ProjectionInit p) {
-  switch (p) {
-    case ProjectionInit::uniform: return "uniform";
-    case ProjectionInit::xavier: return "xavier";
-    case ProjectionInit::gaussian: return "gaussian";
-    case ProjectionInit::pooling: return "pooling";
-  }
-  return "?";
-}
-
-ProjectionInit parse_projection_init(std::string_view name) {
-  for (ProjectionInit p : {ProjectionInit::uniform, ProjectionInit::xavier, ProjectionInit::gaussian,
-                           ProjectionInit::pooling})
-    if (projection_init_name(p) == name) return p;
-  throw Error(fmt::format("projection init: unknown kind '{}' (choose uniform, xavier, gaussian or pooling)", name));
-}
-
 bool is_linformer_projection(std::string_view name) {
   const size_t dot = name.rfind('.');
   const std::string_view last = dot == std::string_view::npos ? name : name.substr(dot + 1);
   return last == "E" || last == "F";
 }
 
-Tensor linformer_projection(const Shape& shape, ProjectionInit init) {
-  LF_CHECK(shape.size() >= 2, "linformer_projection: shape {} needs [..., max_len, k]", shape_str(shape));
-  const int64_t n = shape[shape.size() - 2], k = shape.back();
-  switch (init) {
-    case ProjectionInit::uniform: return uniform(shape, -1.0 / std::sqrt(double(k)), 1.0 / std::sqrt(double(k)));
-    case ProjectionInit::xavier: {
-      double bound = std::sqrt(0.5) * std::sqrt(6.0 / double(n + k));
-      return uniform(shape, -bound, bound);
-    }
-    case ProjectionInit::gaussian: return mul(randn(shape), 1.0 / std::sqrt(double(k)));
-    case ProjectionInit::pooling: {
-      // Row i belongs to block j = floor(i k / n); every block's rows get 1 / (its size).
-      std::vector<float> block(size_t(n * k), 0.0f);
-      std::vector<int64_t> count(size_t(k), 0);
-      for (int64_t i = 0; i < n; ++i) ++count[size_t(i * k / n)];
-      for (int64_t i = 0; i < n; ++i) {
-        int64_t j = i * k / n;
-        block[size_t(i * k + j)] = 1.0f / float(count[size_t(j)]);
-      }
-      return add(uniform(shape, -0.01, 0.01), from_vector(block, {n, k}));  // [..., n, k] + [n, k]
-    }
+std::vector<std::string> layer_projection_names(Sharing sharing) {
+  switch (sharing) {
+    case Sharing::none:
+    case Sharing::headwise: return {"E", "F"};
+    case Sharing::kv: return {"E"};
+    case Sharing::layerwise: return {};
   }
-  return Tensor();
+  return {};
 }
 
 LinformerSelfAttention::LinformerSelfAttention(int64_t dim_, int64_t heads_, int64_t max_len_, int64_t k_,
-                                               Sharing sharing_, ProjectionInit init)
-    : dim(dim_), heads(heads_), max_len(max_len_), k(k_), sharing(sharing_) {
+                                               Sharing sharing_, ProjectionInit init, ProjectionKind kind_)
+    : dim(dim_), heads(heads_), max_len(max_len_), k(k_), sharing(sharing_), kind(kind_) {
   LF_CHECK(heads > 0 && dim % heads == 0, "LinformerSelfAttention: dim {} is not divisible by heads {}", dim,
            heads);
   LF_CHECK(max_len > 0 && k > 0, "LinformerSelfAttention: max_len {} and k {} must be positive", max_len, k);
   qkv = register_module("qkv", std::make_shared<Linear>(dim, 3 * dim));
   out = register_module("out", std::make_shared<Linear>(dim, dim));
-  switch (sharing) {
-    case Sharing::none:
-      E = register_parameter("E", linformer_projection({heads, max_len, k}, init));
-      F = register_parameter("F", linformer_projection({heads, max_len, k}, init));
-      break;
-    case Sharing::headwise:
-      E = register_parameter("E", linformer_projection({max_len, k}, init));
-      F = register_parameter("F", linformer_projection({max_len, k}, init));
-      break;
-    case Sharing::kv: E = F = register_parameter("E", linformer_projection({max_len, k}, init)); break;
-    case Sharing::layerwise: break;  // the Encoder owns the one matrix
+  const Shape shape = projection_shape(kind, sharing == Sharing::none, dim, heads, max_len, k);
+  for (const std::string& name : layer_projection_names(sharing)) {
+    Tensor p = make_projection(kind, shape, init, max_len, k);
+    p = projection_trained(kind) ? register_parameter(name, p) : register_buffer(name, p);
+    (name == "E" ? E : F) = p;
   }
+  if (sharing == Sharing::kv) F = E;
 }
 
 namespace {
@@ -140,8 +103,9 @@ Tensor LinformerSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
            max_len);
   Tensor Ep = E, Fp = F;
   if (sharing == Sharing::layerwise) {
-    LF_CHECK(shared_proj.defined() && shared_proj.dim() == 2 && shared_proj.size(0) >= n && shared_proj.size(1) == k,
-             "LinformerSelfAttention: layerwise sharing needs the Encoder's projection [>= {}, {}], got {}", n, k,
+    const Shape want = projection_shape(kind, false, dim, heads, max_len, k);
+    LF_CHECK(shared_proj.defined() && shared_proj.shape() == want,
+             "LinformerSelfAttention: layerwise sharing needs the Encoder's projection {}, got {}", shape_str(want),
              shared_proj.defined() ? shape_str(shared_proj.shape()) : "none");
     Ep = Fp = shared_proj;
   }
@@ -152,7 +116,12 @@ Tensor LinformerSelfAttention::forward(const Tensor& x, const Tensor& mask, cons
   Tensor keep = mask.defined() ? key_mask_for("LinformerSelfAttention", mask, x).reshape({B, n, 1}) : Tensor();
   auto masked = [&](Tensor t) { return keep.defined() ? mul(t, keep) : t; };
   Tensor kp, vp;  // [B, h, k, dh]
-  if (sharing == Sharing::none) {
+  if (kind == ProjectionKind::conv) {
+    // Strided convolutions over each head's full K and V: [B, h, ceil(n / s), dh].
+    const int64_t s = max_len / k;
+    kp = conv_project(Ep, masked(qkv->forward_rows(x, dim, 2 * dim)), heads, s);
+    vp = conv_project(Fp, masked(qkv->forward_rows(x, 2 * dim, 3 * dim)), heads, s);
+  } else if (sharing == Sharing::none) {
     // A matrix per head: K and V in full [B, n, D], each head's columns projected by its own E, F.
     kp = project(Ep, masked(qkv->forward_rows(x, dim, 2 * dim)), heads);
     vp = project(Fp, masked(qkv->forward_rows(x, 2 * dim, 3 * dim)), heads);

@@ -26,6 +26,7 @@
 #include <string_view>
 
 #include "nn/attention.h"
+#include "nn/linformer_projection.h"
 
 namespace lf {
 
@@ -33,33 +34,25 @@ enum class Sharing { none, headwise, kv, layerwise };
 std::string_view sharing_name(Sharing s);    // "none", "headwise", "kv", "layerwise"
 Sharing parse_sharing(std::string_view name);  // the reverse; throws lf::Error naming the choices
 
-// How E and F start (train_mlm --proj-init; docs/results.md compares them):
-//   uniform   U(-1/sqrt(k), 1/sqrt(k)), as the torch twin and linformer-pytorch
-//   xavier    xavier_uniform with gain 1/sqrt(2), as fairseq's Linformer: U(-b, b), b = sqrt(3 / (max_len + k))
-//   gaussian  N(0, 1/k), the random projection of the paper's Theorem 2
-//   pooling   block averages: projected row j averages positions [j max_len / k, (j+1) max_len / k), plus
-//             U(-0.01, 0.01) noise. Each projected key starts as a summary of one stretch of the sequence,
-//             so attention can address "around position i" from step 0 instead of first learning locality
-//             back out of a projection that mixes every position into every row.
-enum class ProjectionInit { uniform, xavier, gaussian, pooling };
-std::string_view projection_init_name(ProjectionInit p);
-ProjectionInit parse_projection_init(std::string_view name);  // lf::Error names the choices
-
-// A fresh projection of `shape` ([..., max_len, k]), every leading index initialised alike.
-Tensor linformer_projection(const Shape& shape, ProjectionInit init = ProjectionInit::uniform);
+// The projection names an attention layer owns: "E" and "F" (none, headwise), "E" (kv), nothing (layerwise:
+// the Encoder owns its one "E"). Their shapes: projection_shape(kind, sharing == none, ...).
+std::vector<std::string> layer_projection_names(Sharing sharing);
 
 class LinformerSelfAttention : public SelfAttention {
  public:
   LinformerSelfAttention(int64_t dim, int64_t heads, int64_t max_len, int64_t k, Sharing sharing,
-                         ProjectionInit init = ProjectionInit::uniform);
-  // x [B, n, dim] with n <= max_len; mask [B, n] or undefined; shared_proj [max_len, k] for layerwise sharing.
+                         ProjectionInit init = ProjectionInit::uniform, ProjectionKind kind = ProjectionKind::learned);
+  // x [B, n, dim] with n <= max_len; mask [B, n] or undefined; shared_proj: the Encoder's "E" for layerwise
+  // sharing (of projection_shape(kind, false, ...)).
   Tensor forward(const Tensor& x, const Tensor& mask, const Tensor& shared_proj = Tensor()) const override;
 
   int64_t dim, heads, max_len, k;
   Sharing sharing;
+  ProjectionKind kind;
   std::shared_ptr<Linear> qkv;  // "qkv": [3D, D] (q, k, v row blocks)
   std::shared_ptr<Linear> out;  // "out": [D, D]
-  Tensor E, F;                  // see the table above; F is E for kv, both undefined for layerwise
+  Tensor E, F;  // see the table above (parameters, or buffers for random and pool); F is E for kv, both
+                // undefined for layerwise
 };
 
 // Whether a parameter name (as named_parameters() gives it) is one of Linformer's projections: "E" or "F"

@@ -22,6 +22,7 @@ std::map<std::string, std::string> mlm_meta(const EncoderConfig& c, const Tokeni
                       {"attention", std::string(attention_kind_name(c.kind))},
                       {"sharing", std::string(sharing_name(c.sharing))},
                       {"proj_init", std::string(projection_init_name(c.proj_init))},
+                      {"projection", std::string(projection_kind_name(c.projection))},
                       {"dropout", c.dropout}, {"tie_embeddings", c.tie_embeddings},
                       {"token_init_std", c.token_init_std}, {"sinusoidal_init", c.sinusoidal_init},
                       {"causal", c.causal},
@@ -41,7 +42,7 @@ using OJson = nlohmann::ordered_json;
 const char* const kConfigKeys[] = {"vocab",           "dim",      "depth",          "heads",
                                    "max_len",         "k",        "attention",      "sharing",
                                    "proj_init",       "dropout",  "tie_embeddings", "token_init_std",
-                                   "sinusoidal_init", "causal",   "tokenizer"};
+                                   "sinusoidal_init", "causal",   "projection",     "tokenizer"};
 
 OJson config_json(const std::map<std::string, std::string>& meta, const std::string& path) {
   auto it = meta.find("config");
@@ -138,6 +139,8 @@ EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, c
   c.token_init_std = r.number("token_init_std", 1.0);
   c.sinusoidal_init = r.boolean("sinusoidal_init", false);
   c.causal = r.boolean("causal", false);
+  c.projection =
+      r.choice("projection", "learned", [](const std::string& s) { return parse_projection_kind(s); });
   r.choice("tokenizer", "bytes",
            [](const std::string& s) { return parse_tokenizer_kind(s); });  // checked here too
   try {
@@ -173,7 +176,8 @@ std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig
   const int64_t D = c.dim, n = c.max_len, k = c.k, V = c.vocab;
   const bool lin = c.kind == AttentionKind::linformer;
   std::vector<std::pair<std::string, Shape>> w = {{"pos", {n, D}}};
-  if (lin && c.sharing == Sharing::layerwise) w.push_back({"E", {n, k}});
+  if (lin && c.sharing == Sharing::layerwise)
+    w.push_back({"E", projection_shape(c.projection, false, D, c.heads, n, k)});
   w.push_back({"tok.weight", {V, D}});
   for (int64_t i = 0; i < c.depth; ++i) {
     const std::string b = fmt::format("blocks.{}.", i);
@@ -181,11 +185,9 @@ std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig
       w.push_back({b + ln + ".weight", {D}});
       w.push_back({b + ln + ".bias", {D}});
     }
-    if (lin && c.sharing == Sharing::none)
-      w.push_back({b + "att.E", {c.heads, n, k}}), w.push_back({b + "att.F", {c.heads, n, k}});
-    if (lin && c.sharing == Sharing::headwise)
-      w.push_back({b + "att.E", {n, k}}), w.push_back({b + "att.F", {n, k}});
-    if (lin && c.sharing == Sharing::kv) w.push_back({b + "att.E", {n, k}});
+    if (lin)
+      for (const std::string& name : layer_projection_names(c.sharing))
+        w.push_back({b + "att." + name, projection_shape(c.projection, c.sharing == Sharing::none, D, c.heads, n, k)});
     w.push_back({b + "att.qkv.weight", {3 * D, D}});
     w.push_back({b + "att.qkv.bias", {3 * D}});
     w.push_back({b + "att.out.weight", {D, D}});

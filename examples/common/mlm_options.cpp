@@ -56,6 +56,11 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")
       ->capture_default_str()
       ->check(one_of({"none", "headwise", "kv", "layerwise"}));
+  app.add_option("--projection", o.projection,
+                 "how Linformer maps n positions to k: learned E, F | random (fixed N(0, 1/k)) | pool (fixed mean "
+                 "pooling) | conv (strided convolution, kernel = stride = n / k)")
+      ->capture_default_str()
+      ->check(one_of({"learned", "random", "pool", "conv"}));
   app.add_option("--proj-init", o.proj_init, "how E and F start: pooling | uniform | xavier | gaussian")
       ->capture_default_str()
       ->check(one_of({"pooling", "uniform", "xavier", "gaussian"}));
@@ -127,6 +132,7 @@ EncoderConfig mlm_config_from_flags(const MlmOptions& o, int64_t vocab) {
   cfg.kind = parse_attention_kind(o.attention);
   cfg.sharing = parse_sharing(o.sharing);
   cfg.proj_init = parse_projection_init(o.proj_init);
+  cfg.projection = parse_projection_kind(o.projection);
   cfg.dropout = o.dropout;
   cfg.tie_embeddings = o.tie;
   cfg.token_init_std = o.token_init_std;
@@ -146,6 +152,7 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
     r.keep("--k", o.k, cfg.k);
     r.keep("--sharing", o.sharing, std::string(sharing_name(cfg.sharing)));
     r.keep("--proj-init", o.proj_init, std::string(projection_init_name(cfg.proj_init)));
+    r.keep("--projection", o.projection, std::string(projection_kind_name(cfg.projection)));
   }
   r.keep("--dim", o.dim, cfg.dim);
   r.keep("--depth", o.depth, cfg.depth);
@@ -189,6 +196,9 @@ void check_mlm_flags(const CLI::App& app, MlmOptions& o, int64_t done) {
       o.attention != "linformer" || o.k <= o.seq_len,
       "--k {} exceeds --seq-len {}: Linformer projects the n positions onto k <= n (pass a smaller --k)", o.k,
       o.seq_len);
+  LF_USAGE_CHECK(o.attention != "linformer" || o.projection != "conv" || o.seq_len % o.k == 0,
+                 "--projection conv needs --k {} to divide --seq-len {} (kernel = stride = n / k positions)", o.k,
+                 o.seq_len);
   LF_USAGE_CHECK(!o.causal || o.attention == "standard",
                  "--causal needs --attention standard: Linformer projects the keys and values along the sequence "
                  "(E^T K), so each of its k rows mixes every position, later ones included, and no mask can keep "

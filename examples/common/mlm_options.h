@@ -13,7 +13,7 @@ namespace lf {
 
 struct MlmOptions {
   std::string corpus = kFortunesDir, out = "runs/mlm", resume, attention = "linformer", sharing = "layerwise";
-  std::string tokenizer = "subword", masking = "whole-word", proj_init = "pooling", heldout;
+  std::string tokenizer = "subword", masking = "whole-word", proj_init = "pooling", projection = "learned", heldout;
   std::string decay = "cosine", sample;
   int64_t seq_len = 128, k = 64, dim = 128, depth = 2, heads = 4, batch = 16, steps = 8000, warmup = 100;
   int64_t vocab = 4096, eval_every = 500, eval_batches = 8, checkpoint_every = 500, stop_at = 0;
