@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       ->check(int_range(1, 1'000'000));
   app.add_option("--batch", batch, "sequences per forward pass")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--index", index, "the heatmap shows the cumulative share of the first this many singular values "
-                                   "(default: a quarter of P's rank)")
+                                   "(default: a quarter of P's rank, the smallest layer's for a k per layer)")
       ->check(int_range(1, int64_t(1) << 24));
   app.add_option("--fraction", fraction, "the share of the spectrum the per-layer summary counts values up to")
       ->capture_default_str()
@@ -70,7 +70,10 @@ int main(int argc, char** argv) {
     with_flag("--model", path, [&] { model.load_state_dict(file.weights); });
     model.eval();
     const int64_t n = file.cfg.max_len;
-    const int64_t rank = file.cfg.kind == AttentionKind::linformer ? std::min(n, file.cfg.k) : n;
+    // P's rank, the number of singular values: n, or the smallest of the blocks' k for a Linformer.
+    int64_t rank = n;
+    if (file.cfg.kind == AttentionKind::linformer)
+      for (int64_t i = 0; i < file.cfg.depth; ++i) rank = std::min(rank, file.cfg.k_at(i));
     LF_USAGE_CHECK(index <= rank, "--index {} exceeds the rank of P ({} singular values)", index, rank);
     if (index == 0) index = std::max<int64_t>(1, rank / 4);
     prepare_out_dir("--out", out);
@@ -81,9 +84,12 @@ int main(int argc, char** argv) {
     const int64_t windows = std::min<int64_t>(sequences, int64_t(ids.size()) / n);
     LF_USAGE_CHECK(windows >= 1, "--corpus {}: its held-out documents have {} tokens, fewer than one sequence of {}",
                    corpus_path, ids.size(), n);
+    std::vector<int64_t> ks;
+    for (int64_t i = 0; i < file.cfg.depth; ++i)
+      ks.push_back(file.cfg.kind == AttentionKind::linformer ? file.cfg.k_at(i) : n);
     fmt::print("model: {} ({} attention, n {}, {} layers x {} heads; P is {} x {})\n", path,
                file.cfg.kind == AttentionKind::linformer ? "Linformer" : "standard", n, file.cfg.depth,
-               file.cfg.heads, n, rank == n ? n : file.cfg.k);
+               file.cfg.heads, n, fmt::join(ks, "|"));
     fmt::print("held-out sequences: {} of {} tokens from {}{}\n", windows, n, corpus.source(),
                windows < sequences ? " (all the held-out text holds)" : "");
 

@@ -214,7 +214,8 @@ int train(const CLI::App& app, Options& o) {
   fmt::print("model: {} attention{}, dim {}, depth {}, heads {}, n {}, vocab {}: {} parameters\n",
              attention_kind_name(cfg.kind),
              cfg.kind == AttentionKind::linformer
-                 ? fmt::format(" (k {}, {} projection, {} sharing, {} init, E/F lr x{})", cfg.k,
+                 ? fmt::format(" (k {}, {} projection, {} sharing, {} init, E/F lr x{})",
+                               cfg.layer_k.empty() ? std::to_string(cfg.k) : fmt::format("{}", fmt::join(cfg.layer_k, ",")),
                                projection_kind_name(cfg.projection), sharing_name(cfg.sharing),
                                projection_init_name(cfg.proj_init), o.proj_lr_scale)
                  : "",

@@ -33,7 +33,7 @@ Encoder::Encoder(const EncoderConfig& c) : cfg(c) {
   else
     tok = register_module("tok", std::make_shared<Embedding>(cfg.vocab, cfg.dim, cfg.token_init_std));
   blocks = register_module("blocks", std::make_shared<ModuleList>());
-  for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(std::make_shared<EncoderBlock>(cfg));
+  for (int64_t i = 0; i < cfg.depth; ++i) blocks->push_back(std::make_shared<EncoderBlock>(cfg, i));
   ln = register_module("ln", std::make_shared<LayerNorm>(cfg.dim));
 }
 

@@ -4,7 +4,7 @@
 
 namespace lf {
 
-EncoderBlock::EncoderBlock(const EncoderConfig& cfg) {
+EncoderBlock::EncoderBlock(const EncoderConfig& cfg, int64_t index) {
   cfg.validate();
   ln1 = register_module("ln1", std::make_shared<LayerNorm>(cfg.dim));
   ln2 = register_module("ln2", std::make_shared<LayerNorm>(cfg.dim));
@@ -12,7 +12,7 @@ EncoderBlock::EncoderBlock(const EncoderConfig& cfg) {
     att = register_module("att", std::make_shared<MultiHeadSelfAttention>(cfg.dim, cfg.heads, cfg.causal));
   else
     att = register_module(
-        "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k, cfg.sharing,
+        "att", std::make_shared<LinformerSelfAttention>(cfg.dim, cfg.heads, cfg.max_len, cfg.k_at(index), cfg.sharing,
                                                       cfg.proj_init, cfg.projection));
   ff = register_module("ff", std::make_shared<FeedForward>(cfg.dim));
   drop = register_module("drop", std::make_shared<Dropout>(cfg.dropout));

@@ -17,7 +17,8 @@ namespace lf {
 
 class EncoderBlock : public Module {
  public:
-  explicit EncoderBlock(const EncoderConfig& cfg);
+  // Block `index` of the encoder (its Linformer k is cfg.k_at(index)).
+  explicit EncoderBlock(const EncoderConfig& cfg, int64_t index = 0);
   // x [B, n, D] -> [B, n, D]; mask [B, n] (1 = token, 0 = padding) or undefined; shared_proj: the Encoder's
   // projection for layerwise Linformer sharing.
   Tensor forward(const Tensor& x, const Tensor& mask = Tensor(), const Tensor& shared_proj = Tensor()) const;

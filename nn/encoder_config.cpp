@@ -1,5 +1,7 @@
 #include "nn/encoder_config.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <limits>
 
@@ -24,17 +26,25 @@ int64_t EncoderConfig::parameter_count() const {
   const bool lin = kind == AttentionKind::linformer;
   Wide block =
       4 * D + (3 * D * D + 3 * D) + (D * D + D) + (4 * D * D + 4 * D) + (4 * D * D + D);  // ln, att, ff
-  // One projection (nn/linformer_projection.h): [n, k], or a conv kernel [dh, (n / k) dh]; random and pool
-  // are buffers, not parameters.
+  // The projections (nn/linformer_projection.h), per block: [n, k], or a conv kernel [dh, (n / k) dh];
+  // random and pool are buffers, not parameters.
   const Wide dh = h > 0 ? D / h : 0;
-  Wide proj = 0;
-  if (lin && projection == ProjectionKind::learned) proj = n * kk;
-  if (lin && projection == ProjectionKind::conv) proj = kk > 0 ? dh * (n / kk) * dh : 0;
-  if (sharing == Sharing::none) block += 2 * h * proj;  // E, F per head
-  if (sharing == Sharing::headwise) block += 2 * proj;  // E, F
-  if (sharing == Sharing::kv) block += proj;            // E = F
-  Wide total = n * D + w(depth) * block + 2 * D;        // pos, blocks, ln
-  if (sharing == Sharing::layerwise) total += proj;     // one E for all
+  auto proj = [&](int64_t layer_k) -> Wide {
+    const Wide kl = w(layer_k);
+    if (!lin || kl == 0) return 0;
+    if (projection == ProjectionKind::learned) return n * kl;
+    if (projection == ProjectionKind::conv) return dh * (n / kl) * dh;
+    return 0;
+  };
+  Wide total = n * D + w(depth) * block + 2 * D;  // pos, blocks without projections, ln
+  const int64_t layers = std::clamp<int64_t>(depth, 0, kMaxDepth);
+  for (int64_t i = 0; i < layers; ++i) {
+    const Wide p = proj(layer_k.size() == size_t(depth) ? layer_k[size_t(i)] : k);
+    if (sharing == Sharing::none) total += 2 * h * p;  // E, F per head
+    if (sharing == Sharing::headwise) total += 2 * p;  // E, F
+    if (sharing == Sharing::kv) total += p;            // E = F
+  }
+  if (sharing == Sharing::layerwise) total += proj(k);  // one E for all
   if (in_features > 0)
     total += F * D + D;  // proj
   else
@@ -55,9 +65,20 @@ void EncoderConfig::validate() const {
   LF_CHECK(dim % heads == 0, "EncoderConfig: dim {} is not divisible by heads {}", dim, heads);
   in_range("max_len", max_len, 1, kMaxLen);
   if (kind == AttentionKind::linformer) in_range("k", k, 1, max_len);
-  LF_CHECK(kind != AttentionKind::linformer || projection != ProjectionKind::conv || max_len % k == 0,
-           "EncoderConfig: the conv projection needs k {} to divide max_len {} (its kernel and stride are "
-           "max_len / k positions)", k, max_len);
+  if (!layer_k.empty()) {
+    LF_CHECK(kind == AttentionKind::linformer, "EncoderConfig: layer_k applies to Linformer attention only");
+    LF_CHECK(int64_t(layer_k.size()) == depth, "EncoderConfig: layer_k has {} entries for {} blocks", layer_k.size(),
+             depth);
+    LF_CHECK(sharing != Sharing::layerwise,
+             "EncoderConfig: layer_k needs a projection per block: layerwise sharing has one E for every block "
+             "(use none, headwise or kv)");
+    for (int64_t kl : layer_k) in_range("layer_k entry", kl, 1, max_len);
+  }
+  if (kind == AttentionKind::linformer && projection == ProjectionKind::conv)
+    for (int64_t i = 0; i < (layer_k.empty() ? 1 : depth); ++i)
+      LF_CHECK(max_len % k_at(i) == 0,
+               "EncoderConfig: the conv projection needs k {} to divide max_len {} (its kernel and stride are "
+               "max_len / k positions)", k_at(i), max_len);
   LF_CHECK(!(causal && kind == AttentionKind::linformer),
            "EncoderConfig: causal attention needs standard attention: Linformer projects the keys and values "
            "along the sequence (E^T K), so each of its k rows mixes every position, later ones included, and no "

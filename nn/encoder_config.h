@@ -2,6 +2,7 @@
 // The hyper-parameters of an encoder (and of the MaskedLM and SequenceClassifier built on it).
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "nn/linformer_attention.h"
 
@@ -30,6 +31,11 @@ struct EncoderConfig {
   int64_t heads = 4;        // D must be divisible by heads
   int64_t max_len = 512;    // n: rows of the positional embedding and of Linformer's E and F
   int64_t k = 128;          // Linformer's projected length (unused by standard attention)
+  // Non-uniform k: block i projects to layer_k[i] rows (e.g. {128, 64, 32, 32}: higher layers need less rank,
+  // the paper's Figure 1; linformer-pytorch's k_reduce_by_layer). Empty: k for every block. Not with
+  // layerwise sharing, whose one E serves every block.
+  std::vector<int64_t> layer_k;
+  int64_t k_at(int64_t block) const { return layer_k.empty() ? k : layer_k[size_t(block)]; }
   AttentionKind kind = AttentionKind::linformer;
   Sharing sharing = Sharing::headwise;  // the torch twin's layout
   ProjectionInit proj_init = ProjectionInit::uniform;  // how learned E and F start (nn/linformer_projection.h)
@@ -50,7 +56,8 @@ struct EncoderConfig {
 
   // Throws lf::Error naming the first bad field and its value: every size must be in its range above
   // (vocab, in_features, dim, depth, max_len; heads in [1, dim] dividing dim; linformer's k in [1, max_len]),
-  // dropout in [0, 1), token_init_std finite and > 0, causal only with standard attention, and
+  // layer_k empty or one k in [1, max_len] per block (linformer, not layerwise), dropout in [0, 1),
+  // token_init_std finite and > 0, causal only with standard attention, and
   // parameter_count() at most kMaxParameters. It does
   // arithmetic only, so the constructors call it before allocating anything.
   void validate() const;

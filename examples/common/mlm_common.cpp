@@ -26,6 +26,7 @@ std::map<std::string, std::string> mlm_meta(const EncoderConfig& c, const Tokeni
                       {"dropout", c.dropout}, {"tie_embeddings", c.tie_embeddings},
                       {"token_init_std", c.token_init_std}, {"sinusoidal_init", c.sinusoidal_init},
                       {"causal", c.causal},
+                      {"layer_k", c.layer_k},
                       {"tokenizer", std::string(tokenizer_kind_name(tok.kind()))}};
   std::map<std::string, std::string> meta = {{"config", j.dump()}};
   if (tok.kind() == TokenizerKind::subword) meta["tokenizer.model"] = base64_encode(tok.serialized());
@@ -42,7 +43,8 @@ using OJson = nlohmann::ordered_json;
 const char* const kConfigKeys[] = {"vocab",           "dim",      "depth",          "heads",
                                    "max_len",         "k",        "attention",      "sharing",
                                    "proj_init",       "dropout",  "tie_embeddings", "token_init_std",
-                                   "sinusoidal_init", "causal",   "projection",     "tokenizer"};
+                                   "sinusoidal_init", "causal",   "projection",     "layer_k",
+                                   "tokenizer"};
 
 OJson config_json(const std::map<std::string, std::string>& meta, const std::string& path) {
   auto it = meta.find("config");
@@ -69,6 +71,20 @@ class ConfigReader {
     std::optional<int64_t> i = json_int64(v);
     LF_CHECK(i, "{} must be an integer that fits int64, not {}", where(key), json_excerpt(v));
     return *i;
+  }
+  // A list of integers, empty when absent; at most `most` of them (checked before reading them all).
+  std::vector<int64_t> integers(const char* key, int64_t most) const {
+    if (!j_.contains(key)) return {};
+    const OJson& v = j_.at(key);
+    LF_CHECK(v.is_array() && int64_t(v.size()) <= std::max<int64_t>(most, 0),
+             "{} must be a list of at most {} integers, not {}", where(key), most, json_excerpt(v));
+    std::vector<int64_t> out;
+    for (const OJson& e : v) {
+      std::optional<int64_t> i = json_int64(e);
+      LF_CHECK(i, "{} must hold integers that fit int64, not {}", where(key), json_excerpt(e));
+      out.push_back(*i);
+    }
+    return out;
   }
   double number(const char* key, double fallback) const {
     if (!j_.contains(key)) return fallback;
@@ -139,6 +155,7 @@ EncoderConfig config_from_meta(const std::map<std::string, std::string>& meta, c
   c.token_init_std = r.number("token_init_std", 1.0);
   c.sinusoidal_init = r.boolean("sinusoidal_init", false);
   c.causal = r.boolean("causal", false);
+  c.layer_k = r.integers("layer_k", c.depth);
   c.projection =
       r.choice("projection", "learned", [](const std::string& s) { return parse_projection_kind(s); });
   r.choice("tokenizer", "bytes",
@@ -187,7 +204,8 @@ std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig
     }
     if (lin)
       for (const std::string& name : layer_projection_names(c.sharing))
-        w.push_back({b + "att." + name, projection_shape(c.projection, c.sharing == Sharing::none, D, c.heads, n, k)});
+        w.push_back({b + "att." + name,
+                     projection_shape(c.projection, c.sharing == Sharing::none, D, c.heads, n, c.k_at(i))});
     w.push_back({b + "att.qkv.weight", {3 * D, D}});
     w.push_back({b + "att.qkv.bias", {3 * D}});
     w.push_back({b + "att.out.weight", {D, D}});

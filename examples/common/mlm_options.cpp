@@ -56,6 +56,11 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
   app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")
       ->capture_default_str()
       ->check(one_of({"none", "headwise", "kv", "layerwise"}));
+  app.add_option("--layer-k", o.layer_k,
+                 "Linformer's k per block, first block first, e.g. 128,64,32,32 (one per --depth; needs --sharing "
+                 "none, headwise or kv)")
+      ->delimiter(',')
+      ->check(int_range(1, kMaxSize));
   app.add_option("--projection", o.projection,
                  "how Linformer maps n positions to k: learned E, F | random (fixed N(0, 1/k)) | pool (fixed mean "
                  "pooling) | conv (strided convolution, kernel = stride = n / k)")
@@ -133,6 +138,8 @@ EncoderConfig mlm_config_from_flags(const MlmOptions& o, int64_t vocab) {
   cfg.sharing = parse_sharing(o.sharing);
   cfg.proj_init = parse_projection_init(o.proj_init);
   cfg.projection = parse_projection_kind(o.projection);
+  cfg.layer_k = o.layer_k;
+  if (!o.layer_k.empty()) cfg.k = *std::max_element(o.layer_k.begin(), o.layer_k.end());  // k: the largest
   cfg.dropout = o.dropout;
   cfg.tie_embeddings = o.tie;
   cfg.token_init_std = o.token_init_std;
@@ -153,6 +160,7 @@ void adopt_checkpoint_settings(const CLI::App& app, MlmOptions& o, const Encoder
     r.keep("--sharing", o.sharing, std::string(sharing_name(cfg.sharing)));
     r.keep("--proj-init", o.proj_init, std::string(projection_init_name(cfg.proj_init)));
     r.keep("--projection", o.projection, std::string(projection_kind_name(cfg.projection)));
+    r.keep("--layer-k", o.layer_k, cfg.layer_k);
   }
   r.keep("--dim", o.dim, cfg.dim);
   r.keep("--depth", o.depth, cfg.depth);
@@ -193,10 +201,24 @@ void check_mlm_flags(const CLI::App& app, MlmOptions& o, int64_t done) {
   if (app.count("--warmup") == 0 && o.resume.empty()) o.warmup = std::min(o.warmup, o.steps);
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
   LF_USAGE_CHECK(
-      o.attention != "linformer" || o.k <= o.seq_len,
+      o.attention != "linformer" || !o.layer_k.empty() || o.k <= o.seq_len,
       "--k {} exceeds --seq-len {}: Linformer projects the n positions onto k <= n (pass a smaller --k)", o.k,
       o.seq_len);
-  LF_USAGE_CHECK(o.attention != "linformer" || o.projection != "conv" || o.seq_len % o.k == 0,
+  if (!o.layer_k.empty()) {
+    LF_USAGE_CHECK(o.attention == "linformer", "--layer-k applies to --attention linformer");
+    LF_USAGE_CHECK(int64_t(o.layer_k.size()) == o.depth, "--layer-k has {} values for --depth {} blocks",
+                   o.layer_k.size(), o.depth);
+    LF_USAGE_CHECK(o.sharing != "layerwise",
+                   "--layer-k needs a projection per block: --sharing layerwise (the default) has one E for every "
+                   "block; pass --sharing none, headwise or kv");
+    for (int64_t kl : o.layer_k) {
+      LF_USAGE_CHECK(kl <= o.seq_len, "--layer-k value {} exceeds --seq-len {}", kl, o.seq_len);
+      LF_USAGE_CHECK(o.projection != "conv" || o.seq_len % kl == 0,
+                     "--projection conv needs each --layer-k value to divide --seq-len {}: {} does not", o.seq_len,
+                     kl);
+    }
+  }
+  LF_USAGE_CHECK(o.attention != "linformer" || o.projection != "conv" || !o.layer_k.empty() || o.seq_len % o.k == 0,
                  "--projection conv needs --k {} to divide --seq-len {} (kernel = stride = n / k positions)", o.k,
                  o.seq_len);
   LF_USAGE_CHECK(!o.causal || o.attention == "standard",

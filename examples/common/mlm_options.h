@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "data/text.h"
 #include "nn/models.h"
@@ -20,7 +21,8 @@ struct MlmOptions {
   double lr = 2e-3, weight_decay = 0.01, dropout = 0.0, clip = 1.0, token_init_std = 1.0;
   double proj_lr_scale = 1.0;  // Linformer's E and F learn at proj_lr_scale * lr (0: frozen at their init)
   bool tie = false, extend = false;
-  bool causal = false;      // a causal LM: next-token prediction under causal (standard) attention
+  bool causal = false;
+  std::vector<int64_t> layer_k;  // --layer-k: Linformer's k per block (empty: --k for every block)      // a causal LM: next-token prediction under causal (standard) attention
   bool whole_words = true;  // derived from --masking
   uint64_t seed = 1;
 

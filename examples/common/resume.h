@@ -14,6 +14,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "examples/common/entry.h"
 
@@ -26,6 +27,8 @@ std::string setting_text(const T& v) {
     return "'" + v + "'";
   else if constexpr (std::is_same_v<T, bool>)
     return v ? "true" : "false";
+  else if constexpr (std::is_same_v<T, std::vector<int64_t>>)
+    return v.empty() ? "none" : fmt::format("{}", fmt::join(v, ","));
   else
     return fmt::format("{}", v);
 }

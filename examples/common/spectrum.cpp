@@ -43,15 +43,18 @@ int64_t count_to_reach(const std::vector<double>& c, double fraction) {
 void SpectrumAccumulator::add(const std::vector<Tensor>& probs) {
   LF_CHECK(!probs.empty(), "spectrum: no attention matrices were recorded");
   if (sum_.empty()) {
-    const int64_t h = probs[0].size(1), r = std::min(probs[0].size(2), probs[0].size(3));
-    sum_.assign(probs.size(), std::vector<std::vector<double>>(size_t(h), std::vector<double>(size_t(r), 0.0)));
+    for (const Tensor& p : probs) {
+      LF_CHECK(p.dim() == 4, "spectrum: P {} is not [B, h, n, m]", shape_str(p.shape()));
+      const int64_t r = std::min(p.size(2), p.size(3));
+      sum_.emplace_back(size_t(probs[0].size(1)), std::vector<double>(size_t(r), 0.0));
+    }
   }
   LF_CHECK(probs.size() == sum_.size(), "spectrum: {} layers recorded, {} before", probs.size(), sum_.size());
   for (size_t l = 0; l < probs.size(); ++l) {
     const Tensor& p = probs[l];
-    LF_CHECK(p.dim() == 4 && p.size(1) == heads() && std::min(p.size(2), p.size(3)) == length(),
+    LF_CHECK(p.dim() == 4 && p.size(1) == heads() && std::min(p.size(2), p.size(3)) == length(int64_t(l)),
              "spectrum: layer {}'s P {} does not match the first pass's {} heads and rank {}", l,
-             shape_str(p.shape()), heads(), length());
+             shape_str(p.shape()), heads(), length(int64_t(l)));
     const int64_t B = p.size(0), h = p.size(1), n = p.size(2), m = p.size(3);
     const std::vector<double> all = p.to_vector<double>();  // [B, h, n, m] on the host, in f64
     for (int64_t b = 0; b < B; ++b)
@@ -64,6 +67,11 @@ void SpectrumAccumulator::add(const std::vector<Tensor>& probs) {
   }
 }
 
+int64_t SpectrumAccumulator::length(int64_t layer) const {
+  LF_CHECK(layer >= 0 && layer < layers(), "spectrum: no layer {} ({} layers)", layer, layers());
+  return int64_t(sum_[size_t(layer)][0].size());
+}
+
 std::vector<double> SpectrumAccumulator::mean(int64_t layer, int64_t head) const {
   LF_CHECK(layer >= 0 && layer < layers() && head >= 0 && head < heads() && count_ > 0,
            "spectrum: no mean for layer {}, head {} ({} layers, {} heads, {} sequences)", layer, head, layers(),
@@ -74,7 +82,7 @@ std::vector<double> SpectrumAccumulator::mean(int64_t layer, int64_t head) const
 }
 
 std::vector<double> SpectrumAccumulator::layer_mean(int64_t layer) const {
-  std::vector<double> m(size_t(length()), 0.0);
+  std::vector<double> m(size_t(length(layer)), 0.0);
   for (int64_t h = 0; h < heads(); ++h) {
     const std::vector<double> c = mean(layer, h);
     for (size_t i = 0; i < m.size(); ++i) m[i] += c[i] / double(heads());

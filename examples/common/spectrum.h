@@ -26,11 +26,12 @@ int64_t count_to_reach(const std::vector<double>& c, double fraction);
 class SpectrumAccumulator {
  public:
   // Adds one forward pass: probs[l] is layer l's P [B, h, n, m] (AttentionProbe's record); every batch
-  // row is one sequence. All passes must have the same layers, heads and [n, m].
+  // row is one sequence. All passes must have the same layers, heads and each layer's rank min(n, m)
+  // (which may differ between layers: a Linformer with a k per layer).
   void add(const std::vector<Tensor>& probs);
   int64_t layers() const { return int64_t(sum_.size()); }
   int64_t heads() const { return sum_.empty() ? 0 : int64_t(sum_[0].size()); }
-  int64_t length() const { return sum_.empty() ? 0 : int64_t(sum_[0][0].size()); }  // min(n, m)
+  int64_t length(int64_t layer) const;  // layer's min(n, m): how many singular values each P has
   int64_t sequences() const { return count_; }
   // The mean c of layer l, head h; and of layer l over its heads.
   std::vector<double> mean(int64_t layer, int64_t head) const;

@@ -149,7 +149,7 @@ TEST_CASE("mlm: fill_blanks predicts a word per subword blank and a byte per '_'
   CHECK_ERROR(fill_blanks(model, tok, std::string(200, 'x') + " ___"), "at most 24");
 }
 
-TEST_CASE("mlm: the config's causal key round-trips through a file's metadata, and a causal Linformer is refused") {
+TEST_CASE("mlm: the config's causal and layer_k keys round-trip through a file's metadata; bad values are refused") {
   Tokenizer tok = Tokenizer::bytes();
   EncoderConfig cfg = tiny(tok.vocab_size());
   cfg.kind = AttentionKind::standard, cfg.causal = true;
@@ -161,6 +161,17 @@ TEST_CASE("mlm: the config's causal key round-trips through a file's metadata, a
   j["attention"] = "linformer", j["causal"] = true;
   meta["config"] = j.dump();
   CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "m.safetensors", "causal", "Linformer");
+  j["attention"] = "linformer", j["causal"] = false, j["sharing"] = "headwise", j["layer_k"] = {3, 2};
+  j["depth"] = 2;
+  meta["config"] = j.dump();
+  CHECK(config_from_meta(meta, "m.safetensors").layer_k == std::vector<int64_t>{3, 2});
+  j["layer_k"] = {3, 2, 1};
+  meta["config"] = j.dump();
+  CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "layer_k", "at most 2");
+  j["layer_k"] = {3, "2"};
+  meta["config"] = j.dump();
+  CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "layer_k", "integers");
+  j["layer_k"] = nlohmann::json::array();
   j["causal"] = "yes";
   meta["config"] = j.dump();
   CHECK_ERROR(config_from_meta(meta, "m.safetensors"), "causal");

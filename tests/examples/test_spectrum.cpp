@@ -53,13 +53,20 @@ TEST_CASE("SpectrumAccumulator: identity and rank-one attention, averaged over s
   acc.add({P, P});
   CHECK(acc.layers() == 2);
   CHECK(acc.heads() == 2);
-  CHECK(acc.length() == 4);
+  CHECK(acc.length(0) == 4);
   CHECK(acc.sequences() == 4);
   check_all(acc.mean(1, 0), {0.25, 0.5, 0.75, 1});
   check_all(acc.mean(1, 1), {1, 1, 1, 1});
   check_all(acc.layer_mean(0), {0.625, 0.75, 0.875, 1});
   CHECK_ERROR(acc.add({P}), "spectrum", "1 layers", "2 before");
   CHECK_ERROR(acc.mean(2, 0), "spectrum", "layer 2");
+  // layers of different rank (a Linformer with a k per layer): [n 4, m 4] then [n 4, m 2]
+  SpectrumAccumulator mixed;
+  Tensor P2 = from_vector(std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1}, {1, 1, 4, 2});  // two orthogonal columns
+  mixed.add({P.slice(0, 0, 1).slice(1, 0, 1), P2});
+  CHECK(mixed.length(0) == 4);
+  CHECK(mixed.length(1) == 2);
+  check_all(mixed.mean(1, 0), {0.5, 1});
 }
 
 TEST_CASE("AttentionProbe records each block's P: [B, h, n, n] standard, [B, h, n, k] Linformer") {
@@ -80,6 +87,18 @@ TEST_CASE("AttentionProbe records each block's P: [B, h, n, n] standard, [B, h, 
       // each row of P is a probability distribution over the m keys
       for (double s : sum(p, {-1}).to_vector<double>()) CHECK(s == Approx(1.0).margin(1e-5));
     }
+  }
+  // a k per layer: each block's P has its own m
+  EncoderConfig cfg;
+  cfg.vocab = 32, cfg.dim = 16, cfg.depth = 2, cfg.heads = 2, cfg.max_len = 8, cfg.k = 4, cfg.layer_k = {4, 2};
+  cfg.sharing = Sharing::headwise;
+  MaskedLM model(cfg);
+  {
+    AttentionProbe probe;
+    model.forward(from_vector(std::vector<int64_t>(8, 3), {1, 8}));
+    REQUIRE(probe.probs.size() == 2);
+    CHECK(probe.probs[0].shape() == Shape{1, 2, 8, 4});
+    CHECK(probe.probs[1].shape() == Shape{1, 2, 8, 2});
   }
   // without a probe nothing is recorded, and a new probe starts empty
   AttentionProbe later;

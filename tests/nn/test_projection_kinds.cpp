@@ -117,3 +117,38 @@ TEST_CASE("projection kinds: f64 gradcheck of Linformer attention for every kind
     CHECK_GRAD([&](const In& in) { return enc.encode(in[0]); }, inputs);
   }
 }
+
+TEST_CASE("non-uniform k: a k per block, every kind, parameter_count; refused where it cannot apply") {
+  for (ProjectionKind kind : kKinds)
+    for (Sharing sharing : {Sharing::none, Sharing::headwise, Sharing::kv}) {
+      INFO(projection_kind_name(kind) << " / " << sharing_name(sharing));
+      EncoderConfig cfg = config(kind, sharing);
+      cfg.layer_k = {4, 2};  // max_len 8: conv kernels of 2 and 4 positions
+      manual_seed(35);
+      MaskedLM model(cfg);
+      const bool conv = kind == ProjectionKind::conv, per_head = sharing == Sharing::none;
+      for (int64_t i = 0; i < 2; ++i) {
+        const int64_t k = cfg.layer_k[size_t(i)], s = 8 / k;
+        const Shape one = conv ? Shape{4, s * 4} : Shape{8, k};
+        Shape want = one;
+        if (per_head) want.insert(want.begin(), 2);
+        for (const auto& [name, t] : model.state_dict())
+          if (name == fmt::format("blocks.{}.att.E", i)) CHECK(t.shape() == want);
+      }
+      CHECK(cfg.parameter_count() == model.num_parameters());
+      CHECK(model.forward(from_vector(std::vector<int64_t>(8, 3), {1, 8})).shape() == Shape{1, 8, 20});
+    }
+  EncoderConfig cfg = config(ProjectionKind::learned, Sharing::layerwise);
+  cfg.layer_k = {4, 2};
+  CHECK_ERROR(cfg.validate(), "layer_k", "layerwise");
+  cfg.sharing = Sharing::kv, cfg.layer_k = {4};
+  CHECK_ERROR(cfg.validate(), "layer_k has 1 entries for 2 blocks");
+  cfg.layer_k = {4, 9};
+  CHECK_ERROR(cfg.validate(), "layer_k entry 9");
+  cfg.layer_k = {4, 3}, cfg.projection = ProjectionKind::conv;
+  CHECK_ERROR(cfg.validate(), "conv projection", "k 3", "max_len 8");
+  cfg.projection = ProjectionKind::learned;
+  cfg.validate();  // 3 does not have to divide 8 for a matrix
+  cfg.kind = AttentionKind::standard;
+  CHECK_ERROR(cfg.validate(), "layer_k applies to Linformer");
+}
