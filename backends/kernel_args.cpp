@@ -11,11 +11,12 @@ void check_on(DeviceType where, const char* op, const char* what, const Tensor& 
            cpu ? "CPU" : "CUDA", what, shape_str(t.shape()), t.device(), cpu ? "cpu" : "cuda");
 }
 
-void check_output(DeviceType where, const char* op, const char* what, const Tensor& t, DType dtype, int64_t numel) {
+void check_output(DeviceType where, const char* op, const char* what, const Tensor& t, DType dtype,
+                  int64_t numel) {
   check_on(where, op, what, t);
   LF_CHECK(t.dtype() == dtype, "{}: {} has dtype {}, expected {}", op, what, t.dtype(), dtype);
-  LF_CHECK(t.numel() == numel, "{}: {} {} has {} elements, expected {}", op, what, shape_str(t.shape()), t.numel(),
-           numel);
+  LF_CHECK(t.numel() == numel, "{}: {} {} has {} elements, expected {}", op, what, shape_str(t.shape()),
+           t.numel(), numel);
   LF_CHECK(t.is_contiguous(), "{}: {} {} must be contiguous (strides {})", op, what, shape_str(t.shape()),
            shape_str(t.strides()));
 }
@@ -33,10 +34,11 @@ bool checked_unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha,
   check_on(where, name, "out", out);
   LF_CHECK(x.shape() == out.shape(), "{}: input {} and output {} differ in shape", name, shape_str(x.shape()),
            shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "{}: input dtype {} and output dtype {} differ", name, x.dtype(), out.dtype());
+  LF_CHECK(x.dtype() == out.dtype(), "{}: input dtype {} and output dtype {} differ", name, x.dtype(),
+           out.dtype());
   if (x.dtype() == DType::i64) {
-    LF_CHECK(defined_for_i64(op), "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name,
-             shape_str(x.shape()));
+    LF_CHECK(defined_for_i64(op), "{}: not defined for i64 tensors ({}); convert to a floating dtype first",
+             name, shape_str(x.shape()));
     LF_CHECK(!takes_scalar(op) || (std::nearbyint(alpha) == alpha && std::abs(alpha) < 9.2e18),
              "{}: i64 tensor with a non-integral scalar {}", name, alpha);
   }
@@ -51,10 +53,11 @@ bool checked_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor&
   LF_CHECK(a.shape() == out.shape() && b.shape() == out.shape(),
            "{}: inputs {} and {} must be expanded to the output shape {}", name, shape_str(a.shape()),
            shape_str(b.shape()), shape_str(out.shape()));
-  LF_CHECK(a.dtype() == b.dtype() && (is_comparison(op) || out.dtype() == a.dtype()), "{}: mixed dtypes {}, {} -> {}",
-           name, a.dtype(), b.dtype(), out.dtype());
+  LF_CHECK(a.dtype() == b.dtype() && (is_comparison(op) || out.dtype() == a.dtype()),
+           "{}: mixed dtypes {}, {} -> {}", name, a.dtype(), b.dtype(), out.dtype());
   LF_CHECK(a.dtype() != DType::i64 || defined_for_i64(op),
-           "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name, shape_str(a.shape()));
+           "{}: not defined for i64 tensors ({}); convert to a floating dtype first", name,
+           shape_str(a.shape()));
   return out.numel() > 0;
 }
 
@@ -65,7 +68,8 @@ bool checked_masked_fill(const Tensor& x, const Tensor& mask, const Tensor& out,
   LF_CHECK(x.shape() == out.shape() && mask.shape() == out.shape(),
            "masked_fill: x {} and mask {} must be expanded to the output shape {}", shape_str(x.shape()),
            shape_str(mask.shape()), shape_str(out.shape()));
-  LF_CHECK(x.dtype() == out.dtype(), "masked_fill: x dtype {} and output dtype {} differ", x.dtype(), out.dtype());
+  LF_CHECK(x.dtype() == out.dtype(), "masked_fill: x dtype {} and output dtype {} differ", x.dtype(),
+           out.dtype());
   return out.numel() > 0;
 }
 
@@ -100,8 +104,8 @@ int64_t checked_reduce(const char* name, const Tensor& x, const Tensor& out, int
   const int64_t outputs = out.numel();
   LF_CHECK(inner >= 1 && outputs % inner == 0, "{}: {} outputs do not split into blocks of inner = {}", name,
            outputs, inner);
-  LF_CHECK(outputs > 0 ? x.numel() % outputs == 0 : x.numel() == 0, "{}: input {} does not split into {} outputs",
-           name, shape_str(x.shape()), outputs);
+  LF_CHECK(outputs > 0 ? x.numel() % outputs == 0 : x.numel() == 0,
+           "{}: input {} does not split into {} outputs", name, shape_str(x.shape()), outputs);
   return outputs > 0 ? x.numel() / outputs : 0;
 }
 

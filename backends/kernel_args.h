@@ -15,7 +15,8 @@ namespace lf {
 // Throws unless `t` is defined and lives on a device of type `where`; `what` names it ("x", "weight", ...).
 void check_on(DeviceType where, const char* op, const char* what, const Tensor& t);
 // Throws unless `t` is a defined, contiguous tensor on `where` with `dtype` and `numel` elements.
-void check_output(DeviceType where, const char* op, const char* what, const Tensor& t, DType dtype, int64_t numel);
+void check_output(DeviceType where, const char* op, const char* what, const Tensor& t, DType dtype,
+                  int64_t numel);
 // `t` itself when it is contiguous, else a contiguous copy made by `backend` on t's device.
 Tensor contiguous_input(Backend& backend, const Tensor& t);
 
@@ -45,7 +46,7 @@ int64_t checked_reduce(const char* name, const Tensor& x, const Tensor& out, int
 template <size_t N>
 struct LoopPlan {
   int64_t numel = 1;
-  std::vector<int64_t> shape;                  // outermost first; {1} for a single element
+  std::vector<int64_t> shape;                   // outermost first; {1} for a single element
   std::vector<std::array<int64_t, N>> strides;  // strides[d][k]: operand k along dim d
 };
 
@@ -58,7 +59,8 @@ LoopPlan<N> plan_loop(const Shape& shape, const std::array<const Shape*, N>& str
     if (shape[d] != 1) dims.push_back(int(d));
   if (by_first_operand) {  // stable, so a row-major operand 0 keeps its order
     const Shape& s0 = *strides[0];
-    std::stable_sort(dims.begin(), dims.end(), [&](int x, int y) { return std::abs(s0[x]) > std::abs(s0[y]); });
+    std::stable_sort(dims.begin(), dims.end(),
+                     [&](int x, int y) { return std::abs(s0[x]) > std::abs(s0[y]); });
   }
   for (int d : dims) {
     std::array<int64_t, N> st;

@@ -13,6 +13,8 @@
 //   spectrum.png   one curve per layer (mean over heads): the paper's left panel
 //   heatmap.png    the cumulative share at --index over layers x heads: the paper's right panel
 // and prints one line per layer: "layer 3: 90% of the spectrum in the first 17 of 128 singular values".
+#include "examples/common/spectrum.h"
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cmath>
@@ -25,7 +27,6 @@
 #include "examples/common/heatmap.h"
 #include "examples/common/mlm_common.h"
 #include "examples/common/plot.h"
-#include "examples/common/spectrum.h"
 #include "nn/attention.h"
 #include "ops/ops.h"
 
@@ -44,21 +45,28 @@ int main(int argc, char** argv) {
   std::string path = "runs/mlm/model.safetensors", corpus_path = kFortunesDir, out = "runs/spectrum";
   int64_t sequences = 64, batch = 8, index = 0;
   double fraction = 0.9;
-  CLI::App app{"The singular values of a trained model's attention matrices (the Linformer paper's Figure 1)."};
-  app.add_option("--model,--checkpoint", path, "model.safetensors or checkpoint.safetensors written by train_mlm")
+  CLI::App app{
+      "The singular values of a trained model's attention matrices (the Linformer paper's Figure 1)."};
+  app.add_option("--model,--checkpoint", path,
+                 "model.safetensors or checkpoint.safetensors written by train_mlm")
       ->capture_default_str()
       ->check(readable_file());
   app.add_option("--corpus", corpus_path, "text whose held-out (validation) documents are the input")
       ->capture_default_str()
       ->check(readable_path());
-  app.add_option("--sequences", sequences, "held-out sequences to average over (fewer when the text has fewer)")
+  app.add_option("--sequences", sequences,
+                 "held-out sequences to average over (fewer when the text has fewer)")
       ->capture_default_str()
       ->check(int_range(1, 1'000'000));
-  app.add_option("--batch", batch, "sequences per forward pass")->capture_default_str()->check(int_range(1, 4096));
-  app.add_option("--index", index, "the heatmap shows the cumulative share of the first this many singular values "
-                                   "(default: a quarter of P's rank, the smallest layer's for a k per layer)")
+  app.add_option("--batch", batch, "sequences per forward pass")
+      ->capture_default_str()
+      ->check(int_range(1, 4096));
+  app.add_option("--index", index,
+                 "the heatmap shows the cumulative share of the first this many singular values "
+                 "(default: a quarter of P's rank, the smallest layer's for a k per layer)")
       ->check(int_range(1, int64_t(1) << 24));
-  app.add_option("--fraction", fraction, "the share of the spectrum the per-layer summary counts values up to")
+  app.add_option("--fraction", fraction,
+                 "the share of the spectrum the per-layer summary counts values up to")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 1.0));
   app.add_option("--out", out, "directory for spectrum.csv, spectrum.png and heatmap.png")
@@ -79,10 +87,12 @@ int main(int argc, char** argv) {
     prepare_out_dir("--out", out);
 
     // Held-out windows of n tokens: the validation half of the split train_mlm makes.
-    const TextCorpus corpus = with_flag("--corpus", corpus_path, [&] { return TextCorpus::load(corpus_path); });
+    const TextCorpus corpus =
+        with_flag("--corpus", corpus_path, [&] { return TextCorpus::load(corpus_path); });
     const std::vector<int64_t> ids = file.tok.encode_documents(corpus.split(0.05).valid);
     const int64_t windows = std::min<int64_t>(sequences, int64_t(ids.size()) / n);
-    LF_USAGE_CHECK(windows >= 1, "--corpus {}: its held-out documents have {} tokens, fewer than one sequence of {}",
+    LF_USAGE_CHECK(windows >= 1,
+                   "--corpus {}: its held-out documents have {} tokens, fewer than one sequence of {}",
                    corpus_path, ids.size(), n);
     std::vector<int64_t> ks;
     for (int64_t i = 0; i < file.cfg.depth; ++i)
@@ -120,11 +130,14 @@ int main(int argc, char** argv) {
         curve.x.push_back(double(i) + 1);
       }
       curves.push_back(curve);
-      fmt::print("layer {}: {:.0f}% of the spectrum in the first {} of {} singular values; the first {} hold {:.3f}\n",
-                 l, 100 * fraction, count_to_reach(c, fraction), c.size(), index, c[size_t(index) - 1]);
+      fmt::print(
+          "layer {}: {:.0f}% of the spectrum in the first {} of {} singular values; the first {} hold "
+          "{:.3f}\n",
+          l, 100 * fraction, count_to_reach(c, fraction), c.size(), index, c[size_t(index) - 1]);
     }
     write_line_plot(out + "/spectrum.png", curves,
-                    {.title = "normalised cumulative singular values of P", .x_label = "singular value index",
+                    {.title = "normalised cumulative singular values of P",
+                     .x_label = "singular value index",
                      .y_label = "cumulative share"});
     write_heatmap(out + "/heatmap.png", at_index,
                   {.title = fmt::format("share of the first {} of {} singular values", index, rank),

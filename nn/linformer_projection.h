@@ -3,7 +3,8 @@
 //
 // What they are (train_mlm --projection, EncoderConfig::projection):
 //   learned  E, F [max_len, k]: trained parameters, K' = E_n^T K (the paper; how they start: ProjectionInit)
-//   random   E, F: fixed random matrices with N(0, 1/k) entries, never trained (the paper's Theorem 2: a random
+//   random   E, F: fixed random matrices with N(0, 1/k) entries, never trained (the paper's Theorem 2: a
+//   random
 //            projection keeps the attention's information with high probability; fairseq's --freeze-compress)
 //   pool     E, F: fixed mean pooling, projected row j the average of positions [j max_len / k,
 //            (j+1) max_len / k) (no noise, never trained)
@@ -19,15 +20,17 @@
 namespace lf {
 
 enum class ProjectionKind { learned, random, pool, conv };
-std::string_view projection_kind_name(ProjectionKind p);    // "learned", "random", "pool", "conv"
+std::string_view projection_kind_name(ProjectionKind p);      // "learned", "random", "pool", "conv"
 ProjectionKind parse_projection_kind(std::string_view name);  // lf::Error names the choices
-inline bool projection_trained(ProjectionKind p) { return p == ProjectionKind::learned || p == ProjectionKind::conv; }
+inline bool projection_trained(ProjectionKind p) {
+  return p == ProjectionKind::learned || p == ProjectionKind::conv;
+}
 
 // How learned E and F start (train_mlm --proj-init; docs/results.md compares them):
 //   uniform   U(-1/sqrt(k), 1/sqrt(k)), as the torch twin and linformer-pytorch
-//   xavier    xavier_uniform with gain 1/sqrt(2), as fairseq's Linformer: U(-b, b), b = sqrt(3 / (max_len + k))
-//   gaussian  N(0, 1/k), the random projection of the paper's Theorem 2
-//   pooling   block averages: projected row j averages positions [j max_len / k, (j+1) max_len / k), plus
+//   xavier    xavier_uniform with gain 1/sqrt(2), as fairseq's Linformer: U(-b, b), b = sqrt(3 / (max_len +
+//   k)) gaussian  N(0, 1/k), the random projection of the paper's Theorem 2 pooling   block averages:
+//   projected row j averages positions [j max_len / k, (j+1) max_len / k), plus
 //             U(-0.01, 0.01) noise. Each projected key starts as a summary of one stretch of the sequence,
 //             so attention can address "around position i" from step 0 instead of first learning locality
 //             back out of a projection that mixes every position into every row.
@@ -42,12 +45,14 @@ Tensor linformer_projection(const Shape& shape, ProjectionInit init = Projection
 
 // The shape of one projection: [max_len, k] ([heads, max_len, k] when per_head), or for conv the kernel
 // [dh, s dh] ([heads, dh, s dh]) with dh = dim / heads, s = max_len / k (conv needs k to divide max_len).
-Shape projection_shape(ProjectionKind kind, bool per_head, int64_t dim, int64_t heads, int64_t max_len, int64_t k);
+Shape projection_shape(ProjectionKind kind, bool per_head, int64_t dim, int64_t heads, int64_t max_len,
+                       int64_t k);
 // Its starting value (see above); shape from projection_shape.
-Tensor make_projection(ProjectionKind kind, const Shape& shape, ProjectionInit init, int64_t max_len, int64_t k);
+Tensor make_projection(ProjectionKind kind, const Shape& shape, ProjectionInit init, int64_t max_len,
+                       int64_t k);
 
-// conv: t [B, n, D] (n <= s k) -> [B, h, ceil(n / s), dh]: each head's rows in blocks of s positions (the last
-// block zero-padded), each block mapped by W [dh, s dh], or by head i's W[i] when W is [h, dh, s dh].
+// conv: t [B, n, D] (n <= s k) -> [B, h, ceil(n / s), dh]: each head's rows in blocks of s positions (the
+// last block zero-padded), each block mapped by W [dh, s dh], or by head i's W[i] when W is [h, dh, s dh].
 Tensor conv_project(const Tensor& W, const Tensor& t, int64_t heads, int64_t s);
 
 }  // namespace lf

@@ -94,7 +94,8 @@ void unary_kernel(UnaryOp op, const Tensor& x, const Tensor& out, T a) {
       if (a == T(2)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v; });
       if (a == T(3)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v * v * v; });
       if (a == T(1)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return v; });
-      if (a == T(0.5)) return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return math::sqrt(v); });
+      if (a == T(0.5))
+        return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return math::sqrt(v); });
       return map1<T, T>(x, out, kCheap, [](T v) LF_VEC_INLINE_LAMBDA { return T(1) / v; });
     }
   }
@@ -112,19 +113,21 @@ void unary_kernel(UnaryOp op, const Tensor& x, const Tensor& out, T a) {
 template <typename T>
 void binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (op) {
-#define LF_X(name, cost, i64)                                                                                    \
-  case BinaryOp::name:                                                                                           \
-    if constexpr (std::is_floating_point_v<T> || i64)                                                            \
-      return map2<T, T, T>(a, b, out, grain_of(cost), [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y); }); \
+#define LF_X(name, cost, i64)                                                             \
+  case BinaryOp::name:                                                                    \
+    if constexpr (std::is_floating_point_v<T> || i64)                                     \
+      return map2<T, T, T>(a, b, out, grain_of(cost),                                     \
+                           [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y); }); \
     break;
     LF_BINARY_OPS(LF_X)
 #undef LF_X
     // eq/gt/lt write 1 or 0 in out's dtype, which may differ from the inputs'.
-#define LF_X(name)                                                                                    \
-  case BinaryOp::name:                                                                                \
-    return dispatch(out.dtype(), [&](auto otag) {                                                     \
-      using O = decltype(otag);                                                                       \
-      map2<O, T, T>(a, b, out, kCheap, [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y) ? O(1) : O(0); }); \
+#define LF_X(name)                                                                               \
+  case BinaryOp::name:                                                                           \
+    return dispatch(out.dtype(), [&](auto otag) {                                                \
+      using O = decltype(otag);                                                                  \
+      map2<O, T, T>(a, b, out, kCheap,                                                           \
+                    [](T x, T y) LF_VEC_INLINE_LAMBDA { return pw::name(x, y) ? O(1) : O(0); }); \
     });
     LF_COMPARE_OPS(LF_X)
 #undef LF_X

@@ -38,15 +38,18 @@ void launch_copy(KType src_type, const void* src, KType dst_type, void* dst, int
       using D = decltype(d_tag);
       const S* sp = static_cast<const S*>(src);
       D* dp = static_cast<D*>(dst);
-      if (s.contiguous()) copy_kernel<S, D, true><<<blocks_for(n), kThreads>>>(sp, dp, n, s);
-      else copy_kernel<S, D, false><<<blocks_for(n), kThreads>>>(sp, dp, n, s);
+      if (s.contiguous())
+        copy_kernel<S, D, true><<<blocks_for(n), kThreads>>>(sp, dp, n, s);
+      else
+        copy_kernel<S, D, false><<<blocks_for(n), kThreads>>>(sp, dp, n, s);
       LF_CUDA_CHECK_LAUNCH("copy_kernel");
     });
   });
 }
 
 // ---- fill ----
-template <typename T, bool kContig> __global__ void fill_kernel(T* dst, int64_t n, T value, Strided<1> s) {
+template <typename T, bool kContig>
+__global__ void fill_kernel(T* dst, int64_t n, T value, Strided<1> s) {
   for (int64_t i = thread_index(); i < n; i += thread_count()) {
     int64_t off[1] = {i};
     if constexpr (!kContig) strided_offsets(s, i, off);
@@ -62,8 +65,10 @@ void launch_fill(KType type, void* dst, int64_t n, double value, const Strided<1
   }
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
-    if (s.contiguous()) fill_kernel<T, true><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
-    else fill_kernel<T, false><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
+    if (s.contiguous())
+      fill_kernel<T, true><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
+    else
+      fill_kernel<T, false><<<blocks_for(n), kThreads>>>(static_cast<T*>(dst), n, math::convert<T>(value), s);
     LF_CUDA_CHECK_LAUNCH("fill_kernel");
   });
 }
@@ -96,7 +101,8 @@ __global__ void random_bits_kernel(T* dst, int64_t n, bool bernoulli, double a, 
 // Normal: a + b * normal_at(i). normal_at pairs elements (2m, 2m+1) on one Box-Muller draw, so a thread
 // takes a pair: both calls inline, and the compiler may share their Philox numbers and logarithm.
 template <typename T>
-__global__ void random_normal_kernel(T* dst, int64_t n, double mean, double std, uint64_t seed, uint64_t offset) {
+__global__ void random_normal_kernel(T* dst, int64_t n, double mean, double std, uint64_t seed,
+                                     uint64_t offset) {
   const int64_t npairs = (n + 1) / 2;
   for (int64_t p = thread_index(); p < npairs; p += thread_count()) {
     const int64_t i = 2 * p;
@@ -116,7 +122,8 @@ void launch_random(KType type, void* dst, int64_t n, KRandom kind, double a, dou
       LF_CUDA_CHECK_LAUNCH("random_normal_kernel");
     } else {
       const int64_t nblocks = int64_t(((offset + uint64_t(n) - 1) >> 2) - (offset >> 2) + 1);
-      random_bits_kernel<T><<<blocks_for(nblocks), kThreads>>>(d, n, kind == KRandom::bernoulli, a, b, seed, offset);
+      random_bits_kernel<T>
+          <<<blocks_for(nblocks), kThreads>>>(d, n, kind == KRandom::bernoulli, a, b, seed, offset);
       LF_CUDA_CHECK_LAUNCH("random_bits_kernel");
     }
   });

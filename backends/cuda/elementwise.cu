@@ -17,10 +17,11 @@ namespace lf::cuda {
 
 // y = f(x, alpha) for the rows of LF_UNARY_OPS. Rows without i64 support are refused before the launch
 // (kernel_args.cpp's checked_unary) and compile only for floating T.
-template <typename T> __device__ T unary_op(UnaryOp op, T x, T alpha) {
+template <typename T>
+__device__ T unary_op(UnaryOp op, T x, T alpha) {
   switch (op) {
-#define LF_X(name, cost, i64)                                             \
-  case UnaryOp::name:                                                     \
+#define LF_X(name, cost, i64)                                                    \
+  case UnaryOp::name:                                                            \
     if constexpr (std::is_floating_point_v<T> || i64) return pw::name(x, alpha); \
     break;
     LF_UNARY_OPS(LF_X)
@@ -30,27 +31,31 @@ template <typename T> __device__ T unary_op(UnaryOp op, T x, T alpha) {
 }
 
 // out = f(a, b) for the rows of LF_BINARY_OPS (comparisons: compare_op below).
-template <typename T> __device__ T binary_op(BinaryOp op, T a, T b) {
+template <typename T>
+__device__ T binary_op(BinaryOp op, T a, T b) {
   switch (op) {
-#define LF_X(name, cost, i64)                                         \
-  case BinaryOp::name:                                                \
+#define LF_X(name, cost, i64)                                                \
+  case BinaryOp::name:                                                       \
     if constexpr (std::is_floating_point_v<T> || i64) return pw::name(a, b); \
     break;
     LF_BINARY_OPS(LF_X)
 #undef LF_X
-    default: break;  // eq, gt, lt go through compare_kernel
+    default:
+      break;  // eq, gt, lt go through compare_kernel
   }
   return T(0);
 }
 
-template <typename T> __device__ bool compare_op(BinaryOp op, T a, T b) {
+template <typename T>
+__device__ bool compare_op(BinaryOp op, T a, T b) {
   switch (op) {
-#define LF_X(name)      \
+#define LF_X(name)     \
   case BinaryOp::name: \
     return pw::name(a, b);
     LF_COMPARE_OPS(LF_X)
 #undef LF_X
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -96,20 +101,23 @@ __global__ void masked_fill_kernel(const T* x, const M* mask, T value, T* out, i
 
 // ---- launchers ----
 
-void launch_unary(KType type, UnaryOp op, const void* x, void* out, int64_t n, const Strided<1>& s, double alpha) {
+void launch_unary(KType type, UnaryOp op, const void* x, void* out, int64_t n, const Strided<1>& s,
+                  double alpha) {
   if (n == 0) return;
   dispatch_all(type, [&](auto tag) {
     using T = decltype(tag);
     const T* xp = static_cast<const T*>(x);
     T* o = static_cast<T*>(out);
-    if (s.contiguous()) unary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
-    else unary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
+    if (s.contiguous())
+      unary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
+    else
+      unary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, xp, o, n, s, alpha);
     LF_CUDA_CHECK_LAUNCH("unary_kernel");
   });
 }
 
-void launch_binary(KType type, BinaryOp op, const void* a, const void* b, KType out_type, void* out, int64_t n,
-                   const Strided<2>& s) {
+void launch_binary(KType type, BinaryOp op, const void* a, const void* b, KType out_type, void* out,
+                   int64_t n, const Strided<2>& s) {
   if (n == 0) return;
   const bool contig = s.contiguous();
   const bool compare = is_comparison(op);
@@ -121,15 +129,19 @@ void launch_binary(KType type, BinaryOp op, const void* a, const void* b, KType 
       dispatch_all(out_type, [&](auto out_tag) {
         using O = decltype(out_tag);
         O* o = static_cast<O*>(out);
-        if (contig) compare_kernel<T, O, true><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
-        else compare_kernel<T, O, false><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
+        if (contig)
+          compare_kernel<T, O, true><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
+        else
+          compare_kernel<T, O, false><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
         LF_CUDA_CHECK_LAUNCH("compare_kernel");
       });
       return;
     }
     T* o = static_cast<T*>(out);
-    if (contig) binary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
-    else binary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
+    if (contig)
+      binary_kernel<T, true><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
+    else
+      binary_kernel<T, false><<<blocks_for(n), kThreads>>>(op, ap, bp, o, n, s);
     LF_CUDA_CHECK_LAUNCH("binary_kernel");
   });
 }
@@ -144,8 +156,11 @@ void launch_masked_fill(KType type, const void* x, KType mask_type, const void* 
       const T* xp = static_cast<const T*>(x);
       const M* mp = static_cast<const M*>(mask);
       T* o = static_cast<T*>(out);
-      if (s.contiguous()) masked_fill_kernel<T, M, true><<<blocks_for(n), kThreads>>>(xp, mp, math::convert<T>(value), o, n, s);
-      else masked_fill_kernel<T, M, false><<<blocks_for(n), kThreads>>>(xp, mp, math::convert<T>(value), o, n, s);
+      if (s.contiguous())
+        masked_fill_kernel<T, M, true><<<blocks_for(n), kThreads>>>(xp, mp, math::convert<T>(value), o, n, s);
+      else
+        masked_fill_kernel<T, M, false>
+            <<<blocks_for(n), kThreads>>>(xp, mp, math::convert<T>(value), o, n, s);
       LF_CUDA_CHECK_LAUNCH("masked_fill_kernel");
     });
   });

@@ -41,24 +41,26 @@ Canvas render_heatmap(const std::vector<std::vector<double>>& values, const Heat
       c.fill_rect(x0, y0, x0 + cell_w - 2, y0 + cell_h - 2, shade(t));
       const std::string s = std::isfinite(v) ? fmt::format("{:.{}f}", v, opt.decimals) : "-";
       const Rgb ink = t > 0.55 ? Rgb{255, 255, 255} : kText;
-      c.text(x0 + (cell_w - 2 - Canvas::text_width(s, kScale)) / 2, y0 + (cell_h - 2 - ch) / 2, s, ink, kScale);
+      c.text(x0 + (cell_w - 2 - Canvas::text_width(s, kScale)) / 2, y0 + (cell_h - 2 - ch) / 2, s, ink,
+             kScale);
     }
   for (size_t r = 0; r < rows; ++r) {
     const std::string s = std::to_string(r);
-    c.text(left - 8 - Canvas::text_width(s, kScale), top + int(r) * cell_h + (cell_h - ch) / 2, s, kText, kScale);
+    c.text(left - 8 - Canvas::text_width(s, kScale), top + int(r) * cell_h + (cell_h - ch) / 2, s, kText,
+           kScale);
   }
   for (size_t k = 0; k < cols; ++k) {
     const std::string s = std::to_string(k);
-    c.text(left + int(k) * cell_w + (cell_w - Canvas::text_width(s, kScale)) / 2, top + int(rows) * cell_h + 6, s,
-           kText, kScale);
+    c.text(left + int(k) * cell_w + (cell_w - Canvas::text_width(s, kScale)) / 2,
+           top + int(rows) * cell_h + 6, s, kText, kScale);
   }
   if (!opt.title.empty()) c.text((width - Canvas::text_width(opt.title, 3)) / 2, 20, opt.title, {0, 0, 0}, 3);
   if (!opt.col_label.empty())
     c.text(left + (int(cols) * cell_w - Canvas::text_width(opt.col_label, kScale)) / 2, height - 12 - ch,
            opt.col_label, {0, 0, 0}, kScale);
   if (!opt.row_label.empty())
-    c.text(12, top + (int(rows) * cell_h - Canvas::text_width(opt.row_label, kScale)) / 2, opt.row_label, {0, 0, 0},
-           kScale, true);
+    c.text(12, top + (int(rows) * cell_h - Canvas::text_width(opt.row_label, kScale)) / 2, opt.row_label,
+           {0, 0, 0}, kScale, true);
   return c;
 }
 

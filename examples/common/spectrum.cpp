@@ -17,9 +17,11 @@ std::vector<double> singular_values(const std::vector<double>& a, int64_t rows, 
   std::vector<double> s(size_t(std::min(rows, cols)));
   // jobz 'N': singular values only (no U, V^T), which is all the spectrum needs. LAPACKE still checks the
   // unused leading dimensions in row-major order (ldvt >= cols).
-  const lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', lapack_int(rows), lapack_int(cols), work.data(),
-                                         lapack_int(cols), s.data(), nullptr, 1, nullptr, lapack_int(cols));
-  LF_CHECK(info == 0, "singular_values: LAPACK dgesdd failed on a [{}, {}] matrix (info {})", rows, cols, info);
+  const lapack_int info =
+      LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', lapack_int(rows), lapack_int(cols), work.data(), lapack_int(cols),
+                     s.data(), nullptr, 1, nullptr, lapack_int(cols));
+  LF_CHECK(info == 0, "singular_values: LAPACK dgesdd failed on a [{}, {}] matrix (info {})", rows, cols,
+           info);
   std::sort(s.begin(), s.end(), std::greater<>());  // dgesdd returns them sorted; keep it explicit
   return s;
 }
@@ -74,8 +76,8 @@ int64_t SpectrumAccumulator::length(int64_t layer) const {
 
 std::vector<double> SpectrumAccumulator::mean(int64_t layer, int64_t head) const {
   LF_CHECK(layer >= 0 && layer < layers() && head >= 0 && head < heads() && count_ > 0,
-           "spectrum: no mean for layer {}, head {} ({} layers, {} heads, {} sequences)", layer, head, layers(),
-           heads(), count_);
+           "spectrum: no mean for layer {}, head {} ({} layers, {} heads, {} sequences)", layer, head,
+           layers(), heads(), count_);
   std::vector<double> m = sum_[size_t(layer)][size_t(head)];
   for (double& v : m) v /= double(count_);
   return m;

@@ -19,8 +19,8 @@ void check_all(const std::vector<double>& got, const std::vector<double>& expect
 }  // namespace
 
 TEST_CASE("singular_values: hand-checkable matrices, largest first") {
-  check_all(singular_values({3, 0, 0, 4}, 2, 2), {4, 3});   // diagonal: |entries|, sorted
-  check_all(singular_values({1, 1, 1, 1}, 2, 2), {2, 0});   // rank 1: ||u|| ||v|| = sqrt2 * sqrt2
+  check_all(singular_values({3, 0, 0, 4}, 2, 2), {4, 3});  // diagonal: |entries|, sorted
+  check_all(singular_values({1, 1, 1, 1}, 2, 2), {2, 0});  // rank 1: ||u|| ||v|| = sqrt2 * sqrt2
   // [[3, 2, 2], [2, 3, -2]]: A A^T = [[17, 8], [8, 17]], eigenvalues 25 and 9 -> 5 and 3
   check_all(singular_values({3, 2, 2, 2, 3, -2}, 2, 3), {5, 3});
   check_all(singular_values({3, 2, 2, 3, 2, -2}, 3, 2), {5, 3});  // its transpose: the same values
@@ -62,7 +62,8 @@ TEST_CASE("SpectrumAccumulator: identity and rank-one attention, averaged over s
   CHECK_ERROR(acc.mean(2, 0), "spectrum", "layer 2");
   // layers of different rank (a Linformer with a k per layer): [n 4, m 4] then [n 4, m 2]
   SpectrumAccumulator mixed;
-  Tensor P2 = from_vector(std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1}, {1, 1, 4, 2});  // two orthogonal columns
+  Tensor P2 =
+      from_vector(std::vector<double>{1, 0, 0, 1, 1, 0, 0, 1}, {1, 1, 4, 2});  // two orthogonal columns
   mixed.add({P.slice(0, 0, 1).slice(1, 0, 1), P2});
   CHECK(mixed.length(0) == 4);
   CHECK(mixed.length(1) == 2);
@@ -75,7 +76,8 @@ TEST_CASE("AttentionProbe records each block's P: [B, h, n, n] standard, [B, h, 
     cfg.vocab = 32, cfg.dim = 16, cfg.depth = 3, cfg.heads = 2, cfg.max_len = 8, cfg.k = 4, cfg.kind = kind;
     manual_seed(5);
     MaskedLM model(cfg);
-    Tensor ids = from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {2, 8});
+    Tensor ids =
+        from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {2, 8});
     AttentionProbe probe;
     CHECK_ERROR(AttentionProbe(), "AttentionProbe", "already recording");
     model.forward(ids);
@@ -90,7 +92,8 @@ TEST_CASE("AttentionProbe records each block's P: [B, h, n, n] standard, [B, h, 
   }
   // a k per layer: each block's P has its own m
   EncoderConfig cfg;
-  cfg.vocab = 32, cfg.dim = 16, cfg.depth = 2, cfg.heads = 2, cfg.max_len = 8, cfg.k = 4, cfg.layer_k = {4, 2};
+  cfg.vocab = 32, cfg.dim = 16, cfg.depth = 2, cfg.heads = 2, cfg.max_len = 8, cfg.k = 4,
+  cfg.layer_k = {4, 2};
   cfg.sharing = Sharing::headwise;
   MaskedLM model(cfg);
   {
@@ -106,7 +109,8 @@ TEST_CASE("AttentionProbe records each block's P: [B, h, n, n] standard, [B, h, 
 }
 
 TEST_CASE("heatmap: cells shaded by value, ragged tables refused") {
-  Canvas c = render_heatmap({{0.0, 1.0}, {0.5, 0.25}}, {.title = "t", .row_label = "layer", .col_label = "head"});
+  Canvas c =
+      render_heatmap({{0.0, 1.0}, {0.5, 0.25}}, {.title = "t", .row_label = "layer", .col_label = "head"});
   CHECK(c.width() > 100);
   CHECK(c.height() > 80);
   CHECK_ERROR(render_heatmap({{1.0, 2.0}, {3.0}}, {}), "heatmap", "same length");

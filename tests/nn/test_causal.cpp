@@ -8,7 +8,8 @@ using namespace lf;
 
 namespace {
 // Rows of x's gradient [B, n, D] that are exactly zero, for the loss sum(y[:, i, :]) of y = f(x).
-std::vector<bool> zero_rows_of_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x0, int64_t i) {
+std::vector<bool> zero_rows_of_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x0,
+                                    int64_t i) {
   Tensor x = x0.detach().requires_grad_();
   sum(f(x).slice(1, i, i + 1)).backward();
   const int64_t B = x.size(0), n = x.size(1), D = x.size(2);
@@ -22,12 +23,14 @@ std::vector<bool> zero_rows_of_grad(const std::function<Tensor(const Tensor&)>& 
 }
 }  // namespace
 
-TEST_CASE("causal attention: position i's output has exactly zero gradient with respect to every later input") {
+TEST_CASE(
+    "causal attention: position i's output has exactly zero gradient with respect to every later input") {
   manual_seed(21);
   MultiHeadSelfAttention att(8, 2, /*causal=*/true);
   Tensor x = randn({2, 6, 8});
   for (int64_t i = 0; i < 6; ++i) {
-    const std::vector<bool> zero = zero_rows_of_grad([&](const Tensor& in) { return att.forward(in, Tensor()); }, x, i);
+    const std::vector<bool> zero =
+        zero_rows_of_grad([&](const Tensor& in) { return att.forward(in, Tensor()); }, x, i);
     for (int64_t j = 0; j < 6; ++j) {
       INFO("output " << i << ", input " << j);
       CHECK(zero[size_t(j)] == (j > i));
@@ -35,7 +38,8 @@ TEST_CASE("causal attention: position i's output has exactly zero gradient with 
   }
   // the same model without the mask: every input matters to every output
   MultiHeadSelfAttention full(8, 2);
-  const std::vector<bool> zero = zero_rows_of_grad([&](const Tensor& in) { return full.forward(in, Tensor()); }, x, 0);
+  const std::vector<bool> zero =
+      zero_rows_of_grad([&](const Tensor& in) { return full.forward(in, Tensor()); }, x, 0);
   for (bool z : zero) CHECK_FALSE(z);
 }
 
@@ -52,7 +56,8 @@ TEST_CASE("causal attention through a whole encoder, and together with a padding
   }
   // padding: position 1 of every sequence is padding, so it reaches no output either
   Tensor mask = from_vector(std::vector<float>{1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1}, {2, 6});
-  const std::vector<bool> zero = zero_rows_of_grad([&](const Tensor& in) { return enc.encode(in, mask); }, x, 4);
+  const std::vector<bool> zero =
+      zero_rows_of_grad([&](const Tensor& in) { return enc.encode(in, mask); }, x, 4);
   CHECK(zero == std::vector<bool>{false, true, false, false, false, true});
 }
 

@@ -29,7 +29,8 @@ bool has(const NamedTensors& named, const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("projection kinds x sharing modes: names, parameters or buffers, shapes, forward, parameter_count") {
+TEST_CASE(
+    "projection kinds x sharing modes: names, parameters or buffers, shapes, forward, parameter_count") {
   for (ProjectionKind kind : kKinds)
     for (Sharing sharing : kSharings) {
       INFO(projection_kind_name(kind) << " / " << sharing_name(sharing));
@@ -41,12 +42,14 @@ TEST_CASE("projection kinds x sharing modes: names, parameters or buffers, shape
       CHECK(has(model.state_dict(), e));
       CHECK(has(model.named_parameters(), e) == projection_trained(kind));
       CHECK(has(model.named_buffers(), e) == !projection_trained(kind));
-      const Shape want = kind == ProjectionKind::conv ? (per_head ? Shape{2, 4, 8} : Shape{4, 8})   // [dh, s dh]
-                                                      : (per_head ? Shape{2, 8, 4} : Shape{8, 4});  // [n, k]
+      const Shape want = kind == ProjectionKind::conv
+                             ? (per_head ? Shape{2, 4, 8} : Shape{4, 8})   // [dh, s dh]
+                             : (per_head ? Shape{2, 8, 4} : Shape{8, 4});  // [n, k]
       for (const auto& [name, t] : model.state_dict())
         if (is_linformer_projection(name)) CHECK(t.shape() == want);
       CHECK(cfg.parameter_count() == model.num_parameters());
-      Tensor ids = from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {2, 8});
+      Tensor ids =
+          from_vector(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, {2, 8});
       Tensor logits = model.forward(ids);
       CHECK(logits.shape() == Shape{2, 8, 20});
       // a shorter sequence (n < max_len): the conv pads its last block
