@@ -31,7 +31,9 @@ Canvas render_heatmap(const std::vector<std::vector<double>>& values, const Heat
   const int ch = Canvas::text_height(kScale);
   const int left = 40 + Canvas::text_width(std::to_string(rows - 1), kScale) + ch;
   const int top = opt.title.empty() ? 20 : 20 + Canvas::text_height(3) + 16;
-  const int width = left + int(cols) * cell_w + 24, height = top + int(rows) * cell_h + 3 * ch + 36;
+  // Wide enough for the cells and for the title (a small table under a long title).
+  const int width = std::max(left + int(cols) * cell_w + 24, Canvas::text_width(opt.title, 3) + 40);
+  const int height = top + int(rows) * cell_h + 3 * ch + 36;
   Canvas c(width, height);
   const double span = opt.hi > opt.lo ? opt.hi - opt.lo : 1.0;
   for (size_t r = 0; r < rows; ++r)
