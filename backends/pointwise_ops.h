@@ -114,138 +114,47 @@ constexpr bool takes_scalar(UnaryOp op) {
 }
 
 // ---- the formulas: pw::<name>(x, a) for unary rows, pw::<name>(a, b) for binary and comparison rows ----
-// clang-format off: one formula per line, as a table
+// clang-format off
 namespace pw {
 using namespace lf::math;
 
-template <typename T>
-LF_HD T neg(T x, T) {
-  return wrap_neg(x);
-}
-template <typename T>
-LF_HD T exp(T x, T) {
-  return math::exp(x);
-}
-template <typename T>
-LF_HD T log(T x, T) {
-  return math::log(x);
-}
-template <typename T>
-LF_HD T sqrt(T x, T) {
-  return math::sqrt(x);
-}
-template <typename T>
-LF_HD T rsqrt(T x, T) {
-  return T(1) / math::sqrt(x);
-}
-template <typename T>
-LF_HD T tanh(T x, T) {
-  return math::tanh(x);
-}
-template <typename T>
-LF_HD T sigmoid(T x, T) {
-  return math::sigmoid(x);
-}
-template <typename T>
-LF_HD T relu(T x, T) {
-  return x < T(0) ? T(0) : x;
-}  // a NaN stays NaN
-template <typename T>
-LF_HD T gelu_erf(T x, T) {
-  return math::gelu_erf(x);
-}
-template <typename T>
-LF_HD T gelu_tanh(T x, T) {
-  return math::gelu_tanh(x);
-}
+template <typename T> LF_HD T neg(T x, T) { return wrap_neg(x); }
+template <typename T> LF_HD T exp(T x, T) { return math::exp(x); }
+template <typename T> LF_HD T log(T x, T) { return math::log(x); }
+template <typename T> LF_HD T sqrt(T x, T) { return math::sqrt(x); }
+template <typename T> LF_HD T rsqrt(T x, T) { return T(1) / math::sqrt(x); }
+template <typename T> LF_HD T tanh(T x, T) { return math::tanh(x); }
+template <typename T> LF_HD T sigmoid(T x, T) { return math::sigmoid(x); }
+template <typename T> LF_HD T relu(T x, T) { return x < T(0) ? T(0) : x; }  // a NaN stays NaN
+template <typename T> LF_HD T gelu_erf(T x, T) { return math::gelu_erf(x); }
+template <typename T> LF_HD T gelu_tanh(T x, T) { return math::gelu_tanh(x); }
 // SiLU (swish): x * sigmoid(x); d/dx = s (1 + x (1 - s)) with s = sigmoid(x).
-template <typename T>
-LF_HD T silu(T x, T) {
-  return x * math::sigmoid(x);
-}
-template <typename T>
-LF_HD T abs(T x, T) {
-  return math::abs(x);
-}
-template <typename T>
-LF_HD T add_scalar(T x, T a) {
-  return wrap_add(x, a);
-}
-template <typename T>
-LF_HD T mul_scalar(T x, T a) {
-  return wrap_mul(x, a);
-}
-template <typename T>
-LF_HD T pow_scalar(T x, T a) {
-  return math::pow_scalar(x, a);
-}
-template <typename T>
-LF_HD T rsub_scalar(T x, T a) {
-  return wrap_sub(a, x);
-}
-template <typename T>
-LF_HD T rdiv_scalar(T x, T a) {
-  return a / x;
-}
+template <typename T> LF_HD T silu(T x, T) { return x * math::sigmoid(x); }
+template <typename T> LF_HD T abs(T x, T) { return math::abs(x); }
+template <typename T> LF_HD T add_scalar(T x, T a) { return wrap_add(x, a); }
+template <typename T> LF_HD T mul_scalar(T x, T a) { return wrap_mul(x, a); }
+template <typename T> LF_HD T pow_scalar(T x, T a) { return math::pow_scalar(x, a); }
+template <typename T> LF_HD T rsub_scalar(T x, T a) { return wrap_sub(a, x); }
+template <typename T> LF_HD T rdiv_scalar(T x, T a) { return a / x; }
 
-template <typename T>
-LF_HD T add(T a, T b) {
-  return wrap_add(a, b);
-}
-template <typename T>
-LF_HD T sub(T a, T b) {
-  return wrap_sub(a, b);
-}
-template <typename T>
-LF_HD T mul(T a, T b) {
-  return wrap_mul(a, b);
-}
-template <typename T>
-LF_HD T div(T a, T b) {
-  return a / b;
-}
-template <typename T>
-LF_HD T pow(T a, T b) {
-  return math::pow(a, b);
-}
-template <typename T>
-LF_HD T maximum(T a, T b) {
-  return (a != a || a > b) ? a : b;
-}  // NaN in either: NaN
-template <typename T>
-LF_HD T minimum(T a, T b) {
-  return (a != a || a < b) ? a : b;
-}
-template <typename T>
-LF_HD T relu_grad(T g, T x) {
-  return x > T(0) ? g : T(0);
-}
-template <typename T>
-LF_HD T gelu_erf_grad(T g, T x) {
-  return g * gelu_erf_derivative(x);
-}
-template <typename T>
-LF_HD T gelu_tanh_grad(T g, T x) {
-  return g * gelu_tanh_derivative(x);
-}
-template <typename T>
-LF_HD T silu_grad(T g, T x) {
+template <typename T> LF_HD T add(T a, T b) { return wrap_add(a, b); }
+template <typename T> LF_HD T sub(T a, T b) { return wrap_sub(a, b); }
+template <typename T> LF_HD T mul(T a, T b) { return wrap_mul(a, b); }
+template <typename T> LF_HD T div(T a, T b) { return a / b; }
+template <typename T> LF_HD T pow(T a, T b) { return math::pow(a, b); }
+template <typename T> LF_HD T maximum(T a, T b) { return (a != a || a > b) ? a : b; }  // NaN in either: NaN
+template <typename T> LF_HD T minimum(T a, T b) { return (a != a || a < b) ? a : b; }
+template <typename T> LF_HD T relu_grad(T g, T x) { return x > T(0) ? g : T(0); }
+template <typename T> LF_HD T gelu_erf_grad(T g, T x) { return g * gelu_erf_derivative(x); }
+template <typename T> LF_HD T gelu_tanh_grad(T g, T x) { return g * gelu_tanh_derivative(x); }
+template <typename T> LF_HD T silu_grad(T g, T x) {
   const T s = math::sigmoid(x);
   return g * s * (T(1) + x * (T(1) - s));
 }
 
-template <typename T>
-LF_HD bool eq(T a, T b) {
-  return a == b;
-}
-template <typename T>
-LF_HD bool gt(T a, T b) {
-  return a > b;
-}
-template <typename T>
-LF_HD bool lt(T a, T b) {
-  return a < b;
-}
+template <typename T> LF_HD bool eq(T a, T b) { return a == b; }
+template <typename T> LF_HD bool gt(T a, T b) { return a > b; }
+template <typename T> LF_HD bool lt(T a, T b) { return a < b; }
 }  // namespace pw
 // clang-format on
 

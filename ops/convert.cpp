@@ -28,7 +28,7 @@ void check_device_available(const char* op, Device d) {
 // dst[i] = src[i] where src and dst live on different devices (same shape and dtype). Each backend only
 // reads and writes memory on its own device, and the host: upload and download, the contract's transfer
 // primitives. A copy between two accelerators is staged through host memory.
-void copy_across_devices(const Tensor& src, const Tensor& dst) {
+static void copy_across_devices(const Tensor& src, const Tensor& dst) {
   LF_CHECK(src.shape() == dst.shape() && src.dtype() == dst.dtype(),
            "to: internal copy between {} {} and {} {} of different shape or dtype", shape_str(src.shape()),
            src.dtype(), shape_str(dst.shape()), dst.dtype());
