@@ -92,6 +92,7 @@ TextCorpus TextCorpus::from_documents(std::vector<std::string> documents, std::s
   TextCorpus c;
   c.docs_ = std::move(documents);
   c.source_ = std::move(source);
+  c.origins_ = {{c.source_, 0, int64_t(c.docs_.size())}};
   return c;
 }
 
@@ -116,9 +117,11 @@ TextCorpus TextCorpus::from_fortunes(const std::string& dir) {
   std::sort(files.begin(), files.end());  // directory order is arbitrary; the corpus must not be
 
   std::vector<std::string> docs;
+  std::vector<Origin> origins;
   for (const auto& p : files) {
     std::string text = read_file(p.string(), "TextCorpus");
     if (text.find('\0') != std::string::npos) continue;  // binary, not a fortune file
+    const int64_t first = int64_t(docs.size());
     // Entries end at a line holding only "%". Each entry keeps its final '\n'.
     std::string entry;
     size_t pos = 0;
@@ -135,9 +138,12 @@ TextCorpus TextCorpus::from_fortunes(const std::string& dir) {
       pos = end;
     }
     if (!blank(entry)) docs.push_back(std::move(entry));
+    if (int64_t(docs.size()) > first) origins.push_back({p.filename().string(), first, int64_t(docs.size())});
   }
   LF_CHECK(!docs.empty(), "TextCorpus: no fortune entries found in {} {}", dir, hint);
-  return from_documents(std::move(docs), dir);
+  TextCorpus c = from_documents(std::move(docs), dir);
+  c.origins_ = std::move(origins);
+  return c;
 }
 
 TextCorpus TextCorpus::load(const std::string& source) {
@@ -169,16 +175,17 @@ int64_t TextCorpus::Split::bytes(const std::vector<std::string>& docs) {
   return n;
 }
 
+bool TextCorpus::in_validation(int64_t i, double valid_fraction) {
+  // Document i goes to validation when the running count floor(i * f) steps up: evenly spaced picks.
+  return std::floor(double(i + 1) * valid_fraction) > std::floor(double(i) * valid_fraction);
+}
+
 TextCorpus::Split TextCorpus::split(double valid_fraction) const {
   LF_CHECK(valid_fraction >= 0 && valid_fraction < 1, "TextCorpus::split: valid_fraction must be in [0, 1), got {}",
            valid_fraction);
   Split s;
   if (double(docs_.size()) * valid_fraction >= 1) {
-    // Document i goes to validation when the running count floor(i * f) steps up: evenly spaced picks.
-    for (size_t i = 0; i < docs_.size(); ++i) {
-      bool to_valid = std::floor(double(i + 1) * valid_fraction) > std::floor(double(i) * valid_fraction);
-      (to_valid ? s.valid : s.train).push_back(docs_[i]);
-    }
+    for (size_t i = 0; i < docs_.size(); ++i) (in_validation(int64_t(i), valid_fraction) ? s.valid : s.train).push_back(docs_[i]);
   } else {
     // Too few documents to pick whole ones: cut the text, the tail is validation.
     std::string all = text();

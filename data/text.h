@@ -52,6 +52,13 @@ class TextCorpus {
 
   const std::vector<std::string>& documents() const { return docs_; }
   const std::string& source() const { return source_; }
+  // Where the documents come from: for the fortunes, one entry per file (its name, e.g. "computers", and
+  // the range [begin, end) of its documents, which are contiguous); for a plain file, that file.
+  struct Origin {
+    std::string name;
+    int64_t begin = 0, end = 0;
+  };
+  const std::vector<Origin>& origins() const { return origins_; }
   std::string text() const;  // documents joined with '\n'
   int64_t size_bytes() const;
 
@@ -65,10 +72,13 @@ class TextCorpus {
     static int64_t bytes(const std::vector<std::string>& docs);  // joined with '\n', as text() joins them
   };
   Split split(double valid_fraction = 0.05) const;
+  // split()'s rule for whole documents: whether document i of a corpus of several goes to validation.
+  static bool in_validation(int64_t i, double valid_fraction);
 
  private:
   std::vector<std::string> docs_;
   std::string source_;
+  std::vector<Origin> origins_;
 };
 
 // The state as an i64 tensor [4] (the words' bits reinterpreted), to store in a safetensors checkpoint.

@@ -19,6 +19,8 @@
 
 #include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/divergence_guard.h"
+#include "examples/common/epoch_loop.h"
 #include "examples/common/entry.h"
 #include "examples/common/fashion_options.h"
 #include "examples/common/plot.h"
@@ -87,16 +89,9 @@ void plot_curves(const std::string& csv_path, const std::string& png) {
                   {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
 }
 
-bool all_finite(const std::vector<Tensor>& params) {
-  NoGradGuard no_grad;
-  for (const Tensor& p : params)
-    if (!std::isfinite(sum(mul(p, p)).item())) return false;
-  return true;
-}
-
 int train(const CLI::App& app, Options& o) {
   LoadedCheckpoint loaded;
-  FashionProgress at;  // where the run is: epoch 1, step 0 for a fresh run
+  EpochProgress at;  // where the run is: epoch 1, step 0 for a fresh run
   if (!o.resume.empty()) {
     loaded = with_flag("--resume", o.resume, [&] { return load_checkpoint(o.resume); });
     at = with_flag("--resume", o.resume, [&] { return adopt_fashion_checkpoint(app, o, loaded); });
@@ -143,81 +138,34 @@ int train(const CLI::App& app, Options& o) {
   }
   CsvWriter csv(csv_path, {"epoch", "step", "train_loss", "test_accuracy", "seconds"},
                 /*append=*/at.step > 0);
-  std::map<std::string, std::string> meta = fashion_meta(o, cfg, total);
-  std::vector<Tensor> params = model.parameters();
-  int64_t saved = at.step;  // the step the checkpoint file holds (0: none written)
-  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
-  auto kept = [&] {
-    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
-                     : std::string("no checkpoint was written");
-  };
-  auto save = [&](const FashionProgress& p) {
-    LF_CHECK(
-        all_finite(params),
-        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr)",
-        p.step, kept());
-    save_checkpoint(ckpt_path, model, opt, fashion_checkpoint(meta, p));
-    saved = p.step;
-  };
-
-  std::vector<int64_t> order(size_t(train.size()));
+  const std::map<std::string, std::string> meta = fashion_meta(o, cfg, total);
+  DivergenceGuard guard(ckpt_path, model.parameters(), at.step, "start again with a lower --lr");
   Progress progress(total, "train", "img");
   progress.resume_from(at.step);
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
   auto minutes = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 60;
   };
-  const int64_t stop_at = app.count("--stop-at") ? o.stop_at : total;
   double acc = NAN;
-  int64_t step = at.step;
-  bool out_of_time = false, stopped = false;
-  for (int64_t epoch = at.epoch; epoch <= o.epochs && !out_of_time && !stopped; ++epoch) {
-    const Rng::State epoch_rng = rng.state();  // a mid-epoch checkpoint stores it to redo this shuffle
-    std::iota(order.begin(), order.end(), 0);
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);  // Fisher-Yates
-    const bool resumed_epoch = epoch == at.epoch;
-    double loss_sum = resumed_epoch ? at.loss_sum : 0;
-    int64_t loss_count = resumed_epoch ? at.loss_count : 0, s = resumed_epoch ? at.epoch_step : 0;
-    auto here = [&] { return FashionProgress{step, epoch, s, loss_sum, loss_count, epoch_rng}; };
-    for (; s < steps_per_epoch;) {
-      Tensor idx = from_vector(
-          std::vector<int64_t>(order.begin() + s * o.batch, order.begin() + (s + 1) * o.batch), {o.batch});
-      Tensor x = index_select(train_seq, 0, idx), y = index_select(train.labels, 0, idx);
-      opt.set_lr(schedule.at(opt.step_count()));
-      Tensor loss = cross_entropy(model.forward(x), y);
-      const double l = loss.item();
-      // A NaN or infinite loss stops the run before the update that would spread it into the weights.
-      LF_CHECK(std::isfinite(l),
-               "step {}: the training loss is {}: training diverged; {} (start again with a "
-               "lower --lr)",
-               step + 1, l, kept());
-      opt.zero_grad();
-      loss.backward();
-      const double norm = clip_grad_norm(params, 1.0);
-      LF_CHECK(std::isfinite(norm),
-               "step {}: the gradient norm is {}: training diverged; {} (start again with a "
-               "lower --lr)",
-               step + 1, norm, kept());
-      opt.step();
-      loss_sum += l, loss_count++, ++s;
-      progress.update(++step, l, double(o.batch), fmt::format("epoch {}", epoch));
-      if (s < steps_per_epoch && step % o.checkpoint_every == 0) save(here());
-      if (step >= stop_at) stopped = true;
-      if (minutes() > o.minutes) out_of_time = true;
-      if (stopped || out_of_time) break;
-    }
-    const bool epoch_done = s == steps_per_epoch;
-    if (stopped && !epoch_done) {  // --stop-at: the checkpoint is all; the epoch's row comes when it ends
-      save(here());
-      break;
-    }
+  EpochHooks hooks;
+  hooks.step = [&](const std::vector<int64_t>& rows, int64_t step) {
+    Tensor idx = from_vector(rows, {int64_t(rows.size())});
+    Tensor x = index_select(train_seq, 0, idx), y = index_select(train.labels, 0, idx);
+    opt.set_lr(schedule.at(opt.step_count()));
+    return guard.step(step, cross_entropy(model.forward(x), y), opt, 1.0);
+  };
+  hooks.end_epoch = [&](int64_t epoch, int64_t step, double mean_loss, bool complete) {
     acc = accuracy(model, test_seq, test.labels, 500);
-    double mean_loss = loss_sum / double(std::max<int64_t>(loss_count, 1));
     progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}", epoch, mean_loss,
-                                 100 * acc, epoch_done ? "" : " (time limit reached)"));
+                                 100 * acc, complete ? "" : " (time limit reached)"));
     csv.row({epoch, step, mean_loss, acc, minutes() * 60});
-    save(epoch_done ? FashionProgress{step, epoch + 1, 0, 0, 0, rng.state()} : here());
-  }
+  };
+  hooks.save = [&](const EpochProgress& p) { guard.save(model, opt, epoch_checkpoint(meta, p)); };
+  const EpochPlan plan{train.size(), o.batch, o.epochs, o.checkpoint_every,
+                       app.count("--stop-at") ? o.stop_at : 0, o.minutes};
+  const EpochOutcome done = run_epochs(plan, at, rng, progress, hooks);
+  const int64_t step = done.step;
+  const bool stopped = done.stopped;
   progress.finish();
   plot_curves(csv_path, o.out + "/curves.png");
   if (stopped && step < total) {

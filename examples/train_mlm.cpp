@@ -23,6 +23,7 @@
 
 #include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/divergence_guard.h"
 #include "examples/common/entry.h"
 #include "examples/common/mlm_common.h"
 #include "examples/common/mlm_options.h"
@@ -99,14 +100,6 @@ void plot_curves(const std::string& csv_path, const std::string& png, const Opti
                    .x_label = "step",
                    .y_label = "loss",
                    .markers = false});
-}
-
-// Every parameter finite: a checkpoint is written only of a state a resumed run can continue from.
-bool all_finite(const std::vector<Tensor>& params) {
-  NoGradGuard no_grad;
-  for (const Tensor& p : params)
-    if (!std::isfinite(sum(mul(p, p)).item())) return false;
-  return true;
 }
 
 // The tokens of one side of the split, checked against n: too few is an error now, not at the first
@@ -227,29 +220,10 @@ int train(const CLI::App& app, Options& o) {
   const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
   std::map<std::string, std::string> ck_meta = meta;
   ck_meta["train"] = mlm_train_settings(o, corpus).dump();
-  std::vector<Tensor> params = model.parameters();
-  int64_t saved = start;  // the step the checkpoint file holds (0: none written)
-  // What a diverged run leaves: the checkpoint file is never overwritten with NaN weights.
-  auto kept = [&] {
-    return saved > 0 ? fmt::format("{} holds step {}, the last state with finite weights", ckpt_path, saved)
-                     : std::string("no checkpoint was written");
-  };
+  DivergenceGuard guard(ckpt_path, model.parameters(), start,
+                        "start again with a lower --lr, or a smaller --clip");
   auto save = [&](int64_t step) {
-    LF_CHECK(
-        all_finite(params),
-        "step {}: a weight became NaN or infinite: training diverged; {} (start again with a lower --lr, or "
-        "a smaller --clip)",
-        step, kept());
-    Checkpoint ck{step, {}, ck_meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}};
-    save_checkpoint(ckpt_path, model, opt, ck);
-    saved = step;
-  };
-  // A NaN or infinite loss stops the run before the update that would spread it into the weights.
-  auto diverged = [&](int64_t step, const char* what, double value) {
-    return Error(
-        fmt::format("step {}: the {} is {}: training diverged; {} (start again with a lower --lr, or a "
-                    "smaller --clip)",
-                    step, what, value, kept()));
+    guard.save(model, opt, {step, {}, ck_meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}});
   };
 
   const int64_t end = app.count("--stop-at") ? std::min(o.stop_at, o.steps) : o.steps;
@@ -262,13 +236,7 @@ int train(const CLI::App& app, Options& o) {
     MlmBatch b = batcher.next();
     auto ts = std::chrono::steady_clock::now();
     Tensor loss = cross_entropy(model.forward_at(b.input, b.positions), b.labels);  // logits [M, V]
-    const double l = loss.item();
-    if (!std::isfinite(l)) throw diverged(step, "training loss", l);
-    opt.zero_grad();
-    loss.backward();
-    const double norm = clip_grad_norm(params, o.clip);
-    if (!std::isfinite(norm)) throw diverged(step, "gradient norm", norm);
-    opt.step();
+    const double l = guard.step(step, loss, opt, o.clip);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     double tok_s = double(o.batch * o.seq_len) / dt;
     progress.update(step, l, double(o.batch * o.seq_len), fmt::format("lr {:.1e}", opt.lr()));
@@ -277,7 +245,7 @@ int train(const CLI::App& app, Options& o) {
     Eval v;
     if (step % o.eval_every == 0 || last) {
       v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
-      if (!std::isfinite(v.nats_per_token)) throw diverged(step, "validation loss", v.nats_per_token);
+      guard.check(step, "validation loss", v.nats_per_token);
       progress.message(
           fmt::format("step {:>6}: validation loss {:.4f} nats per {}, {:.3f} bits per byte", step,
                       v.nats_per_token, target_kind(o), v.bits_per_byte));

@@ -33,13 +33,13 @@ Tensor key_mask_for(const char* op, const Tensor& mask, const Tensor& x);
 // (key_pad may combine padding and a causal mask: see causal_mask.)
 Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& key_pad);
 
+// [1, 1, n, n] in `dtype` on `device`: 1 where key j comes after query i (j > i), 0 elsewhere.
+Tensor causal_mask(int64_t n, DType dtype, Device device);
+
 // Records the attention probabilities P of every attend() call made on this thread while it is alive, in
 // call order (an encoder's forward pass calls it once per block, first block first): P [B, h, n, m],
 // detached, with m = n for standard attention and m = k for Linformer. Used to study P's spectrum (the
 // Linformer paper's Figure 1: examples/spectrum.cpp). Probes do not nest: a second one is refused.
-// [1, 1, n, n] in `dtype` on `device`: 1 where key j comes after query i (j > i), 0 elsewhere.
-Tensor causal_mask(int64_t n, DType dtype, Device device);
-
 class AttentionProbe {
  public:
   AttentionProbe();

@@ -22,7 +22,7 @@ int64_t EncoderConfig::parameter_count() const {
   // is below 2^64, and clamping negative fields to 0 keeps an invalid config from wrapping around.
   using Wide = unsigned __int128;  // unsigned: clang's UBSan checks signed products with __muloti4
   auto w = [](int64_t v) { return Wide(std::max<int64_t>(v, 0)); };
-  const Wide D = w(dim), n = w(max_len), kk = w(k), h = w(heads), V = w(vocab), F = w(in_features);
+  const Wide D = w(dim), n = w(max_len), h = w(heads), V = w(vocab), F = w(in_features);
   const bool lin = kind == AttentionKind::linformer;
   Wide block =
       4 * D + (3 * D * D + 3 * D) + (D * D + D) + (4 * D * D + 4 * D) + (4 * D * D + D);  // ln, att, ff

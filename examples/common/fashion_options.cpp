@@ -99,12 +99,11 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
       ->check(seed_value());
 }
 
-FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
+EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
                                          const LoadedCheckpoint& loaded) {
   const std::string& path = o.resume;
   const nlohmann::json cfg = json_metadata(loaded.ck.meta, "config", path);
   const nlohmann::json train = json_metadata(loaded.ck.meta, "train", path);
-  const nlohmann::json progress = json_metadata(loaded.ck.meta, "progress", path);
   ResumeSettings r(app, path);
   r.keep("--patch", o.patch, cfg, "patch");
   r.keep("--dim", o.dim, cfg, "dim");
@@ -122,17 +121,7 @@ FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   r.default_to("--test-images", o.test_images, train, "test_images");
   r.default_to("--checkpoint-every", o.checkpoint_every, train, "checkpoint_every");
 
-  FashionProgress p;
-  p.step = loaded.ck.step;
-  p.epoch = r.stored<int64_t>(progress, "epoch");
-  p.epoch_step = r.stored<int64_t>(progress, "epoch_step");
-  p.loss_sum = r.stored<double>(progress, "loss_sum");
-  p.loss_count = r.stored<int64_t>(progress, "loss_count");
-  bool rng = false;
-  for (auto& [name, t] : loaded.ck.extra)
-    if (name == "order_rng") p.epoch_rng = rng_state_from_tensor(t), rng = true;
-  LF_CHECK(rng, "{}: no extra.order_rng (the data order's generator), so the run cannot continue exactly",
-           path);
+  const EpochProgress p = epoch_progress(loaded, r);
   o.epochs = r.schedule_length("--epochs", "epoch", o.epochs, r.stored<int64_t>(train, "epochs"), p.epoch - 1,
                                o.extend);
   return p;
@@ -182,17 +171,6 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                           {"test_images", o.test_images},
                           {"checkpoint_every", o.checkpoint_every}};
   return {{"config", config.dump()}, {"train", train.dump()}};
-}
-
-Checkpoint fashion_checkpoint(const std::map<std::string, std::string>& meta, const FashionProgress& p) {
-  Checkpoint ck{p.step, {}, meta, {{"order_rng", rng_state_to_tensor(p.epoch_rng)}}};
-  ck.meta["progress"] = nlohmann::json{
-      {"epoch", p.epoch},
-      {"epoch_step", p.epoch_step},
-      {"loss_sum", p.loss_sum},
-      {"loss_count",
-       p.loss_count}}.dump();
-  return ck;
 }
 
 }  // namespace lf

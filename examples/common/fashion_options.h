@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "examples/common/epoch_loop.h"
 #include "io/checkpoint.h"
 #include "data/fashion_mnist.h"
 #include "data/text.h"
@@ -24,29 +25,18 @@ struct FashionOptions {
 
 void add_fashion_options(CLI::App& app, FashionOptions& o);
 
-// Where a run is: `step` optimizer steps done, in epoch `epoch` (1-based) of which `epoch_step` steps are
-// done, with the epoch's loss so far (for its mean), and the data-order generator as it was before this
-// epoch's shuffle (a resumed run shuffles again and skips the steps done).
-struct FashionProgress {
-  int64_t step = 0, epoch = 1, epoch_step = 0;
-  double loss_sum = 0;
-  int64_t loss_count = 0;
-  Rng::State epoch_rng{};
-};
-
 // A resumed run: the flags are checked against the checkpoint (UsageError on a conflict), the ones left out
 // take its values, and the progress is returned.
-FashionProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
+EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
                                          const LoadedCheckpoint& loaded);
 // Checks between flags that need no data: dim divisible by heads, --stop-at beyond the checkpoint's step.
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done);
 // The classifier's config for sequences of n positions x F features. An explicit --k above n is refused;
 // the default k is lowered to n (with a note).
 EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64_t n, int64_t F);
-// The checkpoint metadata: "config" and "train" (with the schedule's total steps).
+// The checkpoint metadata: "config" and "train" (with the schedule's total steps); epoch_checkpoint
+// (examples/common/epoch_loop.h) adds the progress.
 std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const EncoderConfig& cfg,
                                                 int64_t total);
-// A checkpoint of progress `p`: meta plus "progress", and the generator as extra.order_rng.
-Checkpoint fashion_checkpoint(const std::map<std::string, std::string>& meta, const FashionProgress& p);
 
 }  // namespace lf

@@ -189,8 +189,8 @@ Tokenizer tokenizer_from_meta(const std::map<std::string, std::string>& meta, co
   }
 }
 
-std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig& c) {
-  const int64_t D = c.dim, n = c.max_len, k = c.k, V = c.vocab;
+std::vector<std::pair<std::string, Shape>> encoder_weight_shapes(const EncoderConfig& c) {
+  const int64_t D = c.dim, n = c.max_len, k = c.k, V = c.vocab;  // V: the token front's rows
   const bool lin = c.kind == AttentionKind::linformer;
   std::vector<std::pair<std::string, Shape>> w = {{"pos", {n, D}}};
   if (lin && c.sharing == Sharing::layerwise)
@@ -217,16 +217,26 @@ std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig
   }
   w.push_back({"ln.weight", {D}});
   w.push_back({"ln.bias", {D}});
-  if (!c.tie_embeddings) w.push_back({"head.weight", {V, D}});
-  w.push_back({"head.bias", {V}});
+  return w;
+}
+
+std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig& c) {
+  std::vector<std::pair<std::string, Shape>> w = encoder_weight_shapes(c);
+  if (!c.tie_embeddings) w.push_back({"head.weight", {c.vocab, c.dim}});
+  w.push_back({"head.bias", {c.vocab}});
   return w;
 }
 
 void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Tensor>& weights,
                        const std::string& path) {
+  check_weights(mlm_weight_shapes(cfg), weights, path);
+}
+
+void check_weights(const std::vector<std::pair<std::string, Shape>>& shapes,
+                   const std::map<std::string, Tensor>& weights, const std::string& path) {
   std::vector<std::string> problems;
   std::set<std::string> expected;
-  for (const auto& [name, shape] : mlm_weight_shapes(cfg)) {
+  for (const auto& [name, shape] : shapes) {
     expected.insert(name);
     auto it = weights.find(name);
     if (it == weights.end())
@@ -248,8 +258,8 @@ void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Ten
                           shown < problems.size() ? "; ..." : ""));
 }
 
-MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
-                      const std::string& path) {
+MlmFile model_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
+                        const std::string& path) {
   MlmFile f{config_from_meta(meta, path), tokenizer_from_meta(meta, path), {}};
   LF_CHECK(f.tok.vocab_size() == f.cfg.vocab, "{}: the tokenizer has {} ids but the model's vocab is {}", path,
            f.tok.vocab_size(), f.cfg.vocab);
@@ -260,6 +270,12 @@ MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, s
     if (!checkpoint) f.weights[name] = t;
     else if (name.rfind("model.", 0) == 0) f.weights[name.substr(6)] = t;
   }
+  return f;
+}
+
+MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
+                      const std::string& path) {
+  MlmFile f = model_file_from(tensors, meta, path);
   check_mlm_weights(f.cfg, f.weights, path);
   return f;
 }

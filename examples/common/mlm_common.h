@@ -38,6 +38,10 @@ MlmFile load_mlm_file(const std::string& path);
 // The same from tensors and metadata already read (e.g. by parse_safetensors).
 MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
                       const std::string& path);
+// The config, tokenizer and weights of any encoder model file (a MaskedLM's or a SequenceClassifier's),
+// the weights not yet checked: the caller checks them against its model's shapes (check_weights).
+MlmFile model_file_from(const NamedTensors& tensors, const std::map<std::string, std::string>& meta,
+                        const std::string& path);
 
 // The names and shapes of a MaskedLM's state_dict for `cfg` (docs/checkpoints.md's table), computed without
 // building the model; and a check of `weights` against them: one lf::Error naming the file and listing
@@ -46,6 +50,11 @@ MlmFile mlm_file_from(const NamedTensors& tensors, const std::map<std::string, s
 std::vector<std::pair<std::string, Shape>> mlm_weight_shapes(const EncoderConfig& cfg);
 void check_mlm_weights(const EncoderConfig& cfg, const std::map<std::string, Tensor>& weights,
                        const std::string& path);
+// The Encoder trunk's part of that list (no head), which every model of nn/models.h shares.
+std::vector<std::pair<std::string, Shape>> encoder_weight_shapes(const EncoderConfig& cfg);
+// `weights` against `shapes`: the same one lf::Error for any model.
+void check_weights(const std::vector<std::pair<std::string, Shape>>& shapes,
+                   const std::map<std::string, Tensor>& weights, const std::string& path);
 
 // A sentence with blanks, filled in. Blanks: for subword models a run of '_' or "[MASK]" is one masked
 // token (a blank after a space predicts a whole word: pieces that begin with a space); for byte models

@@ -7,11 +7,14 @@
 using namespace lf;
 
 namespace {
-// Rows of x's gradient [B, n, D] that are exactly zero, for the loss sum(y[:, i, :]) of y = f(x).
+// Rows of x's gradient [B, n, D] that are exactly zero, for the loss sum(r * y[:, i, :]) of y = f(x), r
+// random: a plain sum would be of a LayerNorm's output, which sums to 0 whatever the input, so its gradient
+// is 0 up to rounding and some rows would come out exactly 0 by cancellation.
 std::vector<bool> zero_rows_of_grad(const std::function<Tensor(const Tensor&)>& f, const Tensor& x0,
                                     int64_t i) {
   Tensor x = x0.detach().requires_grad_();
-  sum(f(x).slice(1, i, i + 1)).backward();
+  Tensor y = f(x).slice(1, i, i + 1);
+  sum(mul(y, randn(y.shape()))).backward();
   const int64_t B = x.size(0), n = x.size(1), D = x.size(2);
   const std::vector<double> g = x.grad().to_vector<double>();
   std::vector<bool> zero(size_t(n), true);
