@@ -72,23 +72,6 @@ double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labe
   return double(correct) / double(N);
 }
 
-// The curves from metrics.csv, so that a resumed run plots its whole history.
-void plot_curves(const std::string& csv_path, const std::string& png) {
-  PlotSeries loss{"train loss (epoch mean)", {}, {}}, err{"test error (1 - accuracy)", {}, {}};
-  std::ifstream in(csv_path);
-  std::string line;
-  std::getline(in, line);  // header: epoch, step, train_loss, test_accuracy, seconds
-  while (std::getline(in, line)) {
-    std::vector<std::string> f = split_csv_line(line);
-    if (f.size() < 4) continue;
-    const double epoch = std::atof(f[0].c_str());
-    loss.x.push_back(epoch), loss.y.push_back(std::atof(f[2].c_str()));
-    err.x.push_back(epoch), err.y.push_back(1 - std::atof(f[3].c_str()));
-  }
-  write_line_plot(png, {loss, err},
-                  {.title = "Fashion-MNIST", .x_label = "epoch", .y_label = "", .markers = true});
-}
-
 int train(const CLI::App& app, Options& o) {
   LoadedCheckpoint loaded;
   EpochProgress at;  // where the run is: epoch 1, step 0 for a fresh run
@@ -167,7 +150,7 @@ int train(const CLI::App& app, Options& o) {
   const int64_t step = done.step;
   const bool stopped = done.stopped;
   progress.finish();
-  plot_curves(csv_path, o.out + "/curves.png");
+  plot_epoch_curves(csv_path, o.out + "/curves.png", "Fashion-MNIST");
   if (stopped && step < total) {
     fmt::print("stopped at step {} of {} (--stop-at); continue with: train_fashion_mnist --resume {}\n", step,
                total, ckpt_path);

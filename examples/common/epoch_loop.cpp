@@ -1,8 +1,13 @@
 #include "examples/common/epoch_loop.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+
+#include "examples/common/csv.h"
+#include "examples/common/plot.h"
 
 namespace lf {
 
@@ -81,6 +86,21 @@ EpochOutcome run_epochs(const EpochPlan& plan, const EpochProgress& at, Rng& rng
     if (out.stopped || out.out_of_time) return out;
   }
   return out;
+}
+
+void plot_epoch_curves(const std::string& csv_path, const std::string& png, const std::string& title) {
+  PlotSeries loss{"train loss (epoch mean)", {}, {}}, err{"test error (1 - accuracy)", {}, {}};
+  std::ifstream in(csv_path);
+  std::string line;
+  std::getline(in, line);  // the header
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = split_csv_line(line);
+    if (f.size() < 4) continue;
+    const double epoch = std::atof(f[0].c_str());
+    loss.x.push_back(epoch), loss.y.push_back(std::atof(f[2].c_str()));
+    err.x.push_back(epoch), err.y.push_back(1 - std::atof(f[3].c_str()));
+  }
+  write_line_plot(png, {loss, err}, {.title = title, .x_label = "epoch", .y_label = "", .markers = true});
 }
 
 }  // namespace lf

@@ -60,4 +60,9 @@ struct EpochOutcome {
 EpochOutcome run_epochs(const EpochPlan& plan, const EpochProgress& at, Rng& rng, Progress& progress,
                         const EpochHooks& hooks);
 
+// The curves of an epoch run's metrics.csv (columns epoch, step, train_loss, test_accuracy, ...): the
+// epoch's mean training loss and the test error (1 - accuracy) against the epoch, read from the file so
+// that a resumed run plots its whole history.
+void plot_epoch_curves(const std::string& csv_path, const std::string& png, const std::string& title);
+
 }  // namespace lf

@@ -2,8 +2,8 @@
 # resume_identity.sh BUILD_DIR WORK_DIR: a run of N steps straight, and the same run stopped at N/2
 # (--stop-at) and continued with nothing but --resume, must end bit-identically: the same metrics.csv
 # columns that do not measure time (every loss, every lr) and the same model.safetensors, byte for byte.
-# For train_mlm (with dropout, so the random stream is resumed too) and train_fashion_mnist (stopped in
-# the middle of an epoch).
+# For train_mlm (with dropout, so the random stream is resumed too), train_fashion_mnist and
+# train_classifier (both stopped in the middle of an epoch).
 set -eu
 bin=$1 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
@@ -33,3 +33,14 @@ if [ -z "${LF_CLI_NO_FASHION:-}" ]; then
     fail "train_fashion_mnist --resume"
   same f_straight f_halves 1-4  # epoch, step, train_loss, test_accuracy
 fi
+
+# train_classifier, from scratch with dropout, stopped in the middle of its first epoch (the tokenizer
+# and the classes come back from the checkpoint).
+bash "$(dirname "$0")/make_fortunes.sh" fortunes
+clf="--corpus fortunes --classes 3 --vocab 400 --seq-len 32 --k 8 --dim 16 --depth 1 --heads 2 --batch 8
+     --epochs 2 --warmup 3 --dropout 0.1 --checkpoint-every 5 --baseline-epochs 1"
+"$bin/train_classifier" $clf --out c_straight >/dev/null 2>&1 || fail "train_classifier straight"
+"$bin/train_classifier" $clf --out c_halves --stop-at 13 >/dev/null 2>&1 || fail "train_classifier --stop-at 13"
+"$bin/train_classifier" --resume c_halves/checkpoint.safetensors --out c_halves >/dev/null 2>&1 ||
+  fail "train_classifier --resume"
+same c_straight c_halves 1-5  # epoch, step, train_loss, test_accuracy, test_macro_f1

@@ -30,6 +30,7 @@ mkdir -p "$work/emptydir" "$work/datdir" "$work/loopdir"
 printf 'x' >"$work/datdir/x.dat"
 ln -s self "$work/loopdir/self"
 printf 'tiny corpus\n' >"$work/tiny.txt"
+bash "$(dirname "$cases")/make_fortunes.sh" "$work/fortunes"  # three classes for train_classifier
 
 # Tiny settings per program. A flag the case gives itself is left out of the macro (CLI11 refuses a flag
 # given twice), so a case writes only what it tests.
@@ -38,6 +39,8 @@ MLM="--corpus $GPL3 --tokenizer bytes --seq-len 16 --k 8 --dim 16 --depth 1 --he
 FASHION="--patch 7 --dim 8 --depth 1 --heads 2 --batch 16 --train-images 256 --test-images 100 --epochs 1 --warmup 2 --out @W@/out"
 SCALING="--ns 32 64 --ks 8 --dim 8 --heads 2 --tokens 64 --reps 1 --min-seconds 0 --out @W@/out"
 STEP="--n 16 --k 8 --dim 8 --depth 1 --heads 2 --batch 2 --steps 1 --warmup 0"
+CLF="--corpus @W@/fortunes --classes 3 --batch 8 --epochs 1 --baseline-epochs 1 --out @W@/out"
+CLFMODEL="--vocab 400 --seq-len 32 --k 8 --dim 16 --depth 1 --heads 2"
 PARITY="--steps 2 --dim 8 --depth 1 --heads 2 --n 16 --k 8 --batch 2 --corpus $GPL3 --no-floor"
 expand() {  # expand MACRO_TEXT CASE_ARGS: the macro's flags (each with its values) that the case does not give
   local out="" words flag="" group=""
@@ -52,7 +55,7 @@ expand() {  # expand MACRO_TEXT CASE_ARGS: the macro's flags (each with its valu
   done
   echo "$out"
 }
-for m in MLM FASHION SCALING STEP PARITY; do
+for m in MLM FASHION SCALING STEP PARITY CLF CLFMODEL; do
   [[ $args == *"@$m@"* ]] && args=${args//@$m@/$(expand "${!m}" "$args")}
 done
 args=${args//@W@/$work}

@@ -16,24 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path dir;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / fmt::format("lf_test_data_{}_{}_{}", ::getpid(), counter++, name);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-};
-
-void write_text(const std::string& path, const std::string& s) {
-  std::ofstream out(path, std::ios::binary);
-  out << s;
-}
+using lf::test::TempDir;
+using lf::test::write_text;
 
 // Positions of one MLM batch, by what happened to them.
 struct MaskCounts {

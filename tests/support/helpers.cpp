@@ -1,6 +1,9 @@
 #include "tests/support/helpers.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <fstream>
 
 namespace lf::test {
 
@@ -25,6 +28,22 @@ bool all_close(const Tensor& a, const Tensor& b, double atol, double rtol) {
   for (size_t i = 0; i < va.size(); ++i)
     if (!(std::abs(va[i] - vb[i]) <= atol + rtol * std::abs(vb[i]))) return false;
   return true;
+}
+
+TempDir::TempDir(const std::string& name) {
+  static int counter = 0;
+  dir = std::filesystem::temp_directory_path() / fmt::format("lf_test_{}_{}_{}", ::getpid(), counter++, name);
+  std::filesystem::create_directories(dir);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+void write_text(const std::string& path, const std::string& s) {
+  std::ofstream out(path, std::ios::binary);
+  out << s;
 }
 
 }  // namespace lf::test

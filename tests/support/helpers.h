@@ -1,6 +1,7 @@
 #pragma once
 // Shared test helpers: value comparison, gradcheck with a readable report, error-message checks.
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,18 @@ Tensor leaf64(const Shape& shape, double scale = 1.0);
 // max |a - b| over all elements (both converted to f64 on the CPU); shapes must match.
 double max_abs_diff(const Tensor& a, const Tensor& b);
 bool all_close(const Tensor& a, const Tensor& b, double atol = 1e-5, double rtol = 1e-5);
+
+// A fresh directory under the system's temp directory, removed with everything in it at scope exit.
+struct TempDir {
+  std::filesystem::path dir;
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+};
+// Writes `s` to `path` as bytes (replacing the file).
+void write_text(const std::string& path, const std::string& s);
 
 }  // namespace lf::test
 
