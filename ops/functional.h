@@ -11,6 +11,11 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
 // logits [N, C] (or [..., C]), target i64 [N] (or [...]): mean negative log-likelihood over the targets
 // that are not ignore_index. Log-softmax and NLL in one kernel.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
+// Cross-entropy against the smoothed target distribution (Szegedy et al. 2016): 1 - smoothing on the true
+// class plus smoothing / C on every class, as PyTorch's label_smoothing. smoothing in [0, 1]; 0 is
+// cross_entropy. Composed from cross_entropy and log_softmax (ops/label_smoothing.cpp).
+Tensor label_smoothed_cross_entropy(const Tensor& logits, const Tensor& target, double smoothing,
+                                    int64_t ignore_index = -100);
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training or p == 0.
 Tensor dropout(const Tensor& x, double p, bool training);
 // weight [V, D], ids i64 [...] -> [..., D]. Backward scatter-adds into weight's gradient.

@@ -55,12 +55,17 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
                  "position (n = 784)")
       ->capture_default_str()
       ->check(one_of({"0", "1", "2", "4", "7", "14", "28"}));
+  app.add_option("--attention", o.attention, "linformer | standard")
+      ->capture_default_str()
+      ->check(one_of({"linformer", "standard"}));
   app.add_option("--dim", o.dim, "model width (divisible by --heads)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSize));
   app.add_option("--depth", o.depth, "encoder blocks")->capture_default_str()->check(int_range(1, 4096));
   app.add_option("--heads", o.heads, "attention heads")->capture_default_str()->check(int_range(1, 4096));
-  app.add_option("--k", o.k, "Linformer's projected length (at most n; the default is lowered to n)")
+  app.add_option("--k", o.k,
+                 "Linformer's projected length (at most n; the default is lowered to n; not with --attention "
+                 "standard)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSize));
   app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")
@@ -94,7 +99,18 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
   app.add_option("--dropout", o.dropout, "dropout on residual branches")
       ->capture_default_str()
       ->check(fraction_below_one());
-  app.add_option("--seed", o.seed, "seed for init and data order")
+  app.add_option("--crop-pad", o.crop_pad,
+                 "random crops: each training image is padded by this many zero pixels and cropped back to "
+                 "28 x 28 at a random offset (0: off)")
+      ->capture_default_str()
+      ->check(int_range(0, 27));
+  app.add_flag("--flip,!--no-flip", o.flip, "mirror each training image left-right with probability 1/2")
+      ->capture_default_str();
+  app.add_option("--label-smoothing", o.label_smoothing,
+                 "the training loss's target puts this much probability evenly on all 10 classes")
+      ->capture_default_str()
+      ->check(finite_in(0, 1));
+  app.add_option("--seed", o.seed, "seed for init, data order and augmentation")
       ->capture_default_str()
       ->check(seed_value());
 }
@@ -109,14 +125,20 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   r.keep("--dim", o.dim, cfg, "dim");
   r.keep("--depth", o.depth, cfg, "depth");
   r.keep("--heads", o.heads, cfg, "heads");
-  r.keep("--k", o.k, cfg, "k");
-  r.keep("--sharing", o.sharing, cfg, "sharing");
+  r.keep("--attention", o.attention, cfg, "attention");
+  if (o.attention == "linformer") {
+    r.keep("--k", o.k, cfg, "k");
+    r.keep("--sharing", o.sharing, cfg, "sharing");
+  }
   r.keep("--dropout", o.dropout, cfg, "dropout");
   r.keep("--batch", o.batch, train, "batch");
   r.keep("--lr", o.lr, train, "lr");
   r.keep("--warmup", o.warmup, train, "warmup");
   r.keep("--weight-decay", o.weight_decay, train, "weight_decay");
   r.keep("--seed", o.seed, train, "seed");
+  r.keep("--crop-pad", o.crop_pad, train, "crop_pad");
+  r.keep("--flip", o.flip, train, "flip");
+  r.keep("--label-smoothing", o.label_smoothing, train, "label_smoothing");
   r.keep("--train-images", o.train_images, train, "train_images");
   r.default_to("--test-images", o.test_images, train, "test_images");
   r.default_to("--checkpoint-every", o.checkpoint_every, train, "checkpoint_every");
@@ -130,6 +152,8 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done) {
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
   LF_USAGE_CHECK(!o.resume.empty() || app.count("--extend") == 0, "--extend only applies with --resume");
+  LF_USAGE_CHECK(o.attention == "linformer" || (app.count("--k") == 0 && app.count("--sharing") == 0),
+                 "--k and --sharing apply to --attention linformer, not {}", o.attention);
   LF_USAGE_CHECK(app.count("--stop-at") == 0 || o.stop_at > done,
                  "--stop-at {} is not beyond the checkpoint's step {}", o.stop_at, done);
 }
@@ -138,10 +162,11 @@ EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64
   LF_USAGE_CHECK(o.k <= n || (app.count("--k") == 0 && o.resume.empty()),
                  "--k {} exceeds n = {} positions (--patch {}): Linformer projects n onto k <= n", o.k, n,
                  o.patch);
-  if (o.k > n) fmt::print("note: k = {} (n = {} positions, fewer than the default k {})\n", n, n, o.k);
+  if (o.k > n && o.attention == "linformer") fmt::print("note: k = {} (n = {} positions, fewer than the default k {})\n", n, n, o.k);
   EncoderConfig cfg;
   cfg.in_features = F, cfg.dim = o.dim, cfg.depth = o.depth, cfg.heads = o.heads, cfg.max_len = n;
-  cfg.k = std::min(o.k, n), cfg.kind = AttentionKind::linformer, cfg.sharing = parse_sharing(o.sharing);
+  cfg.kind = parse_attention_kind(o.attention);
+  cfg.k = std::min(o.k, n), cfg.sharing = parse_sharing(o.sharing);
   cfg.dropout = o.dropout;
   cfg.validate();
   return cfg;
@@ -155,7 +180,7 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                            {"heads", cfg.heads},
                            {"max_len", cfg.max_len},
                            {"k", cfg.k},
-                           {"attention", "linformer"},
+                           {"attention", o.attention},
                            {"sharing", o.sharing},
                            {"dropout", cfg.dropout},
                            {"patch", o.patch},
@@ -167,6 +192,9 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                           {"warmup", o.warmup},
                           {"weight_decay", o.weight_decay},
                           {"seed", o.seed},
+                          {"crop_pad", o.crop_pad},
+                          {"flip", o.flip},
+                          {"label_smoothing", o.label_smoothing},
                           {"train_images", o.train_images},
                           {"test_images", o.test_images},
                           {"checkpoint_every", o.checkpoint_every}};

@@ -1,0 +1,27 @@
+#pragma once
+// Data augmentation for image batches, as the Fashion-MNIST recipe uses it (examples/train_fashion_mnist):
+//
+//   random crop   the image padded by `pad` zero pixels on every side, then cropped back to H x W at a random
+//                 offset: the content shifts by (dy, dx) in [-pad, pad]^2 and the uncovered border is 0
+//   flip          mirrored left-right with probability 1/2 (clothing is left-right symmetric)
+//
+// The random numbers come from Philox (core/philox.h) at counter (step, image): image i of optimizer step s
+// is augmented the same way every time, so a resumed run sees exactly the batches of the run it continues
+// without storing any generator state.
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace lf {
+
+struct ImageAugment {
+  int64_t pad = 0;    // random-crop padding in pixels (0: no shift)
+  bool flip = false;  // random horizontal flip
+  bool active() const { return pad > 0 || flip; }
+};
+
+// images f32 [N, H, W] (CPU) -> a new f32 [N, H, W] tensor, each image shifted and flipped by its own draw
+// from the stream (seed, step). `images` itself is left as it is.
+Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step);
+
+}  // namespace lf
