@@ -9,11 +9,13 @@
 
 namespace lf {
 
-Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step) {
+Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step,
+                      int64_t first) {
   LF_CHECK(images.dim() == 3 && images.dtype() == DType::f32,
            "augment_images: images must be f32 [N, H, W], got {} {}", dtype_name(images.dtype()),
            shape_str(images.shape()));
   LF_CHECK(augment.pad >= 0, "augment_images: pad {} is negative", augment.pad);
+  LF_CHECK(first >= 0, "augment_images: first {} is negative", first);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2);
   const std::vector<float> in = images.to_vector<float>();  // row-major, on the host
   std::vector<float> out(in.size(), 0.0f);
@@ -21,7 +23,7 @@ Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_
   for (int64_t i = 0; i < N; ++i) {
     // One Philox block per (step, image): lanes 0 and 1 give the shift, lane 2 the flip. Step and image
     // share the 64-bit counter: 40 bits of step, 24 of image (a batch holds at most 2^24 images).
-    const Philox4 r = philox4x32_10((step << 24) | uint64_t(i), seed);
+    const Philox4 r = philox4x32_10((step << 24) | uint64_t(first + i), seed);
     const int64_t dy = int64_t(r.v[0] % uint32_t(span)) - augment.pad;
     const int64_t dx = int64_t(r.v[1] % uint32_t(span)) - augment.pad;
     const bool flip = augment.flip && (r.v[2] & 1u);

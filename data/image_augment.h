@@ -21,7 +21,10 @@ struct ImageAugment {
 };
 
 // images f32 [N, H, W] (CPU) -> a new f32 [N, H, W] tensor, each image shifted and flipped by its own draw
-// from the stream (seed, step). `images` itself is left as it is.
-Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step);
+// from the stream (seed, step). `images` itself is left as it is. first: the index of images[0] in the
+// step's whole batch (a data-parallel rank holds rows [first, first + N) of it), so that image i draws the
+// same on any number of ranks.
+Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step,
+                      int64_t first = 0);
 
 }  // namespace lf

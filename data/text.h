@@ -119,6 +119,10 @@ struct MlmBatch {
   Tensor input, target, positions, labels;
 };
 
+// Rows [begin, end) of a batch, with the positions that fall in them (renumbered from row `begin`) and
+// their labels: one rank's share of a global batch in data-parallel training (examples/common/distributed.h).
+MlmBatch batch_rows(const MlmBatch& b, int64_t begin, int64_t end);
+
 // Random windows of `seq_len` tokens from `ids`, masked by `rule` (or, with rule.next_token, windows of
 // seq_len + 1 tokens whose last seq_len are the targets).
 class MlmBatcher {

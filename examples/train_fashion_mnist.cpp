@@ -10,7 +10,8 @@
 // cosine decay, weight decay 0.05, every training image randomly shifted by up to --crop-pad pixels and
 // mirrored with probability 1/2 (data/image_augment.h), and label smoothing 0.1. Reports test accuracy after every epoch; writes <out>/metrics.csv,
 // <out>/curves.png, <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and
-// when the run stops) and <out>/model.safetensors. A resumed run continues bit-identically: it takes its
+// when the run stops) and <out>/model.safetensors. `mpirun -np N build/train_fashion_mnist ...` trains on N
+// processes (docs/distributed.md): --batch is per rank, each rank takes its rows of the global batch. A resumed run continues bit-identically: it takes its
 // settings from the checkpoint (examples/common/fashion_options.h) and refuses flags that contradict it.
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -18,9 +19,11 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 
 #include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/distributed.h"
 #include "examples/common/divergence_guard.h"
 #include "examples/common/epoch_loop.h"
 #include "examples/common/entry.h"
@@ -54,14 +57,17 @@ FashionMnist first(const FashionMnist& d, int64_t n) {
   return {d.images.narrow(0, 0, n).contiguous(), d.labels.narrow(0, 0, n).contiguous()};
 }
 
-// Accuracy of `model` on `seq` [N, n, F] / `labels` [N], in batches, without recording a graph.
-double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labels, int64_t batch) {
+// Accuracy of `model` on `seq` [N, n, F] / `labels` [N], in batches, without recording a graph. Each rank
+// of a data-parallel job scores its slice of the images and the counts are summed.
+double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labels, int64_t batch,
+                const Distributed& dist) {
   NoGradGuard no_grad;
   model.eval();
-  int64_t correct = 0, N = seq.size(0);
+  const int64_t N = seq.size(0), begin = N * dist.rank() / dist.size(), end = N * (dist.rank() + 1) / dist.size();
+  double correct = 0;
   std::vector<int64_t> y = labels.to_vector<int64_t>();
-  for (int64_t s = 0; s < N; s += batch) {
-    int64_t b = std::min(batch, N - s);
+  for (int64_t s = begin; s < end; s += batch) {
+    int64_t b = std::min(batch, end - s);
     Tensor logits = model.forward(seq.narrow(0, s, b));  // [b, 10]
     std::vector<float> l = logits.contiguous().to_vector<float>();
     for (int64_t i = 0; i < b; ++i) {
@@ -71,11 +77,13 @@ double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labe
       correct += best == y[size_t(s + i)];
     }
   }
+  dist.comm().all_reduce_sum(&correct, 1);
   model.train();
-  return double(correct) / double(N);
+  return correct / double(N);
 }
 
-int train(const CLI::App& app, Options& o) {
+int train(const CLI::App& app, Options& o, int argc, char** argv) {
+  Distributed dist(argc, argv);
   LoadedCheckpoint loaded;
   EpochProgress at;  // where the run is: epoch 1, step 0 for a fresh run
   if (!o.resume.empty()) {
@@ -83,15 +91,16 @@ int train(const CLI::App& app, Options& o) {
     at = with_flag("--resume", o.resume, [&] { return adopt_fashion_checkpoint(app, o, loaded); });
   }
   check_fashion_flags(app, o, at.step);
-  const RunFiles files = prepare_run_files(o.out, !o.resume.empty());
+  const RunFiles files = prepare_run_files(o.out, !o.resume.empty(), dist.writer());
   const std::string &ckpt_path = files.checkpoint, &csv_path = files.metrics;
 
   FashionMnist train = with_flag("--data", o.data, [&] { return load_fashion_mnist("train", o.data); });
   FashionMnist test = with_flag("--data", o.data, [&] { return load_fashion_mnist("test", o.data); });
   train = first(train, o.train_images), test = first(test, o.test_images);
-  LF_USAGE_CHECK(o.batch <= train.size(),
-                 "--batch {} exceeds the {} training images: an epoch would have no step", o.batch,
-                 train.size());
+  const int64_t global_batch = o.batch * dist.size();  // one step: --batch images on each rank
+  LF_USAGE_CHECK(global_batch <= train.size(),
+                 "--batch {}{} exceeds the {} training images: an epoch would have no step", o.batch,
+                 dist.size() > 1 ? fmt::format(" on {} ranks", dist.size()) : "", train.size());
   Tensor train_seq = as_sequence(train.images, o.patch), test_seq = as_sequence(test.images, o.patch);
   const int64_t n = train_seq.size(1), F = train_seq.size(2);
   const EncoderConfig cfg = fashion_config(app, o, n, F);
@@ -109,7 +118,8 @@ int train(const CLI::App& app, Options& o) {
   fmt::print("recipe: random crops (pad {}), {}flips, label smoothing {}\n", o.crop_pad, o.flip ? "" : "no ",
              o.label_smoothing);
 
-  const int64_t steps_per_epoch = train.size() / o.batch, total = steps_per_epoch * o.epochs;
+  if (dist.size() > 1) fmt::print("{}\n", dist.banner(o.batch, "images"));
+  const int64_t steps_per_epoch = train.size() / global_batch, total = steps_per_epoch * o.epochs;
   LF_USAGE_CHECK(app.count("--warmup") == 0 || o.warmup <= total, "--warmup {} exceeds the run's {} steps",
                  o.warmup, total);
   LF_USAGE_CHECK(app.count("--stop-at") == 0 || o.stop_at <= total,
@@ -125,15 +135,19 @@ int train(const CLI::App& app, Options& o) {
     // A crashed run's rows after the checkpoint, and a partial epoch's row at it (the epoch is finished
     // now), are written again below.
     auto keep = [&](double s) { return s < double(at.step) || (s == double(at.step) && at.epoch_step == 0); };
-    if (int64_t dropped = keep_csv_rows(csv_path, "step", keep))
+    if (int64_t dropped = dist.writer() ? keep_csv_rows(csv_path, "step", keep) : 0)
       fmt::print("{}: dropped {} rows from step {} on (written after the checkpoint)\n", csv_path, dropped,
                  at.step);
   }
-  CsvWriter csv(csv_path, {"epoch", "step", "train_loss", "test_accuracy", "seconds"},
+  const std::unique_ptr<GradientReducer> reducer = dist.start_model(model);  // rank 0's weights everywhere
+  std::optional<CsvWriter> csv;
+  if (dist.writer())
+    csv.emplace(csv_path, std::vector<std::string>{"epoch", "step", "train_loss", "test_accuracy", "seconds"},
                 /*append=*/at.step > 0);
   const std::map<std::string, std::string> meta = fashion_meta(o, cfg, total);
   DivergenceGuard guard(ckpt_path, model.parameters(), at.step, "start again with a lower --lr");
-  Progress progress(total, "train", "img");
+  if (dist.size() > 1) guard.set_data_parallel(reducer.get());
+  Progress progress(total, "train", "img", dist.progress_stream());
   progress.resume_from(at.step);
   const auto t0 = std::chrono::steady_clock::now();
   auto minutes = [&] {
@@ -141,37 +155,42 @@ int train(const CLI::App& app, Options& o) {
   };
   double acc = NAN;
   EpochHooks hooks;
-  hooks.step = [&](const std::vector<int64_t>& rows, int64_t step) {
-    Tensor idx = from_vector(rows, {int64_t(rows.size())});
+  hooks.step = [&](const std::vector<int64_t>& global_rows, int64_t step) {
+    // this rank's rows of the global batch; its loss is 1/size of the global mean
+    const int64_t first_row = dist.first_row(o.batch);
+    const std::vector<int64_t> rows(global_rows.begin() + first_row, global_rows.begin() + first_row + o.batch);
+    Tensor idx = from_vector(rows, {o.batch});
     Tensor y = index_select(train.labels, 0, idx);
     // The batch's images, shifted and flipped by the draws of (seed, step), then cut into the sequence.
     Tensor x = augment.active()
-                   ? as_sequence(augment_images(index_select(train.images, 0, idx), augment, o.seed, uint64_t(step)),
+                   ? as_sequence(augment_images(index_select(train.images, 0, idx), augment, o.seed, uint64_t(step),
+                                                first_row),
                                  o.patch)
                    : index_select(train_seq, 0, idx);
     opt.set_lr(schedule.at(opt.step_count()));
-    return guard.step(step, label_smoothed_cross_entropy(model.forward(x), y, o.label_smoothing), opt, 1.0);
+    Tensor loss = label_smoothed_cross_entropy(model.forward(x), y, o.label_smoothing);
+    return guard.step(step, dist.size() > 1 ? loss / double(dist.size()) : loss, opt, 1.0);
   };
   hooks.end_epoch = [&](int64_t epoch, int64_t step, double mean_loss, bool complete) {
-    acc = accuracy(model, test_seq, test.labels, 500);
+    acc = accuracy(model, test_seq, test.labels, 500, dist);
     progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}", epoch, mean_loss,
                                  100 * acc, complete ? "" : " (time limit reached)"));
-    csv.row({epoch, step, mean_loss, acc, minutes() * 60});
+    if (csv) csv->row({epoch, step, mean_loss, acc, minutes() * 60});
   };
   hooks.save = [&](const EpochProgress& p) { guard.save(model, opt, epoch_checkpoint(meta, p)); };
-  const EpochPlan plan{train.size(), o.batch, o.epochs, o.checkpoint_every,
+  const EpochPlan plan{train.size(), global_batch, o.epochs, o.checkpoint_every,
                        app.count("--stop-at") ? o.stop_at : 0, o.minutes};
   const EpochOutcome done = run_epochs(plan, at, rng, progress, hooks);
   const int64_t step = done.step;
   const bool stopped = done.stopped;
   progress.finish();
-  plot_epoch_curves(csv_path, o.out + "/curves.png", "Fashion-MNIST");
+  if (dist.writer()) plot_epoch_curves(csv_path, o.out + "/curves.png", "Fashion-MNIST");
   if (stopped && step < total) {
     fmt::print("stopped at step {} of {} (--stop-at); continue with: train_fashion_mnist --resume {}\n", step,
                total, ckpt_path);
     return 0;
   }
-  save_safetensors(o.out + "/model.safetensors", model.state_dict());
+  if (dist.writer()) save_safetensors(o.out + "/model.safetensors", model.state_dict());
   fmt::print("\n== summary\ntest accuracy   {:.2f}% after {} steps in {:.1f} minutes (n = {})\n", 100 * acc,
              step, minutes(), n);
   fmt::print("for comparison  GRU+SVM 88.8%, 2 conv + pooling 91.6% (Fashion-MNIST benchmark list)\n");
@@ -188,7 +207,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
   add_fashion_options(app, o);
-  return run_program(
-      "train_fashion_mnist", app, argc, argv, [&] { return train(app, o); },
-      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)");
+  return world().finish(run_program(
+      "train_fashion_mnist", app, argc, argv, [&] { return train(app, o, argc, argv); },
+      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)"));
 }

@@ -13,6 +13,9 @@
 // <out>/checkpoint.safetensors (to resume) and <out>/model.safetensors (weights, config and tokenizer, for
 // fill_mask and other programs); ends with validation loss, bits per byte and a filled-in sentence.
 //
+// `mpirun -np N build/train_mlm ...` trains one model on N processes (data parallel, docs/distributed.md):
+// --batch is per rank, every rank trains on its rows of the same global batch, gradients are summed.
+//
 // Every flag is checked before any work (examples/common/mlm_options.cpp), a resumed run takes its settings
 // from the checkpoint and refuses flags that contradict it, and a loss that becomes NaN or infinite stops the
 // run with the last good checkpoint kept (docs/errors.md).
@@ -20,9 +23,11 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "examples/common/cli_checks.h"
 #include "examples/common/csv.h"
+#include "examples/common/distributed.h"
 #include "examples/common/divergence_guard.h"
 #include "examples/common/entry.h"
 #include "examples/common/mlm_common.h"
@@ -63,21 +68,24 @@ struct Eval {
   double nats_per_token = NAN, bits_per_byte = NAN;
 };
 
+// In a data-parallel job every rank scores its rows of the same global batches and the sums are added up.
 Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>& ids, const Options& o,
-              int64_t batches) {
+              int64_t batches, const Distributed& dist) {
   NoGradGuard no_grad;
   model.eval();
-  MlmBatcher batcher(ids, o.seq_len, o.batch, /*seed=*/o.seed + 7919, batch_rule(tok, o));
-  double nats = 0, tokens = 0, bytes = 0;
+  MlmBatcher batcher(ids, o.seq_len, o.batch * dist.size(), /*seed=*/o.seed + 7919, batch_rule(tok, o));
+  double sums[3] = {0, 0, 0};  // nats, tokens, bytes
   for (int64_t i = 0; i < batches; ++i) {
-    MlmBatch b = batcher.next();
+    MlmBatch b = batch_rows(batcher.next(), dist.first_row(o.batch), dist.first_row(o.batch) + o.batch);
     const int64_t M = b.labels.numel();
-    nats += cross_entropy(model.forward_at(b.input, b.positions), b.labels).item() * double(M);
-    tokens += double(M);
-    for (int64_t id : b.labels.to_vector<int64_t>()) bytes += double(tok.bytes_of(id));
+    if (M == 0) continue;
+    sums[0] += cross_entropy(model.forward_at(b.input, b.positions), b.labels).item() * double(M);
+    sums[1] += double(M);
+    for (int64_t id : b.labels.to_vector<int64_t>()) sums[2] += double(tok.bytes_of(id));
   }
+  dist.comm().all_reduce_sum(sums, 3);
   model.train();
-  return {nats / tokens, nats / std::log(2.0) / bytes};
+  return {sums[0] / sums[1], sums[0] / std::log(2.0) / sums[2]};
 }
 
 void plot_curves(const std::string& csv_path, const std::string& png, const Options& o) {
@@ -112,7 +120,8 @@ void check_enough(const std::vector<int64_t>& ids, const char* part, const Optio
       o.corpus, part, ids.size(), o.seq_len);
 }
 
-int train(const CLI::App& app, Options& o) {
+int train(const CLI::App& app, Options& o, int argc, char** argv) {
+  Distributed dist(argc, argv);
   check_resume_flags(app, o.steps, o.stop_at);
   // Resuming: the model config, the tokenizer and the run's settings come from the checkpoint, and the
   // flags are checked against them before anything else happens.
@@ -131,7 +140,7 @@ int train(const CLI::App& app, Options& o) {
   }
   check_mlm_flags(app, o, start);
   o.whole_words = o.masking == "whole-word";
-  const RunFiles files = prepare_run_files(o.out, !o.resume.empty());
+  const RunFiles files = prepare_run_files(o.out, !o.resume.empty(), dist.writer());
   const std::string &ckpt_path = files.checkpoint, &csv_path = files.metrics;
   if (!o.resume.empty() && stored.empty())
     fmt::print(
@@ -190,7 +199,8 @@ int train(const CLI::App& app, Options& o) {
   for (auto& [name, p] : model.named_parameters())
     if (is_linformer_projection(name)) opt.set_lr_scale(name, o.proj_lr_scale);
   LRSchedule schedule(o.lr, o.warmup, o.steps, parse_decay(o.decay), o.min_lr());
-  MlmBatcher batcher(train_ids, o.seq_len, o.batch, o.seed, batch_rule(tok, o));
+  // Every rank draws the same global batch of size x --batch windows and trains on its own rows.
+  MlmBatcher batcher(train_ids, o.seq_len, o.batch * dist.size(), o.seed, batch_rule(tok, o));
   if (!o.resume.empty()) {
     with_flag("--resume", o.resume, [&] { restore_checkpoint(loaded, model, opt); });
     bool rng = false;
@@ -200,7 +210,8 @@ int train(const CLI::App& app, Options& o) {
              o.resume);
     fmt::print("resumed from {} at step {} of {}\n", o.resume, start, o.steps);
     // Rows a crashed run wrote after its last checkpoint are written again below: drop them first.
-    if (int64_t dropped = keep_csv_rows(csv_path, "step", [&](double s) { return s <= double(start); }))
+    auto keep = [&](double s) { return s <= double(start); };
+    if (int64_t dropped = dist.writer() ? keep_csv_rows(csv_path, "step", keep) : 0)
       fmt::print("{}: dropped {} rows after step {} (written after the checkpoint)\n", csv_path, dropped,
                  start);
   }
@@ -214,55 +225,68 @@ int train(const CLI::App& app, Options& o) {
                  : "",
              cfg.dim, cfg.depth, cfg.heads, o.seq_len, cfg.vocab, model.num_parameters());
 
-  CsvWriter csv(csv_path,
-                {"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s", "seconds"},
+  if (dist.size() > 1) fmt::print("{}\n", dist.banner(o.batch, "sequences"));
+  // Rank 0 holds every rank's weights from here on; the reducer sums the gradients of each step.
+  const std::unique_ptr<GradientReducer> reducer = dist.start_model(model);
+  std::optional<CsvWriter> csv;
+  if (dist.writer())
+    csv.emplace(csv_path,
+                std::vector<std::string>{"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s",
+                                         "seconds"},
                 /*append=*/start > 0);
   const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
   std::map<std::string, std::string> ck_meta = meta;
   ck_meta["train"] = mlm_train_settings(o, corpus).dump();
   DivergenceGuard guard(ckpt_path, model.parameters(), start,
                         "start again with a lower --lr, or a smaller --clip");
+  if (dist.size() > 1) guard.set_data_parallel(reducer.get());
   auto save = [&](int64_t step) {
     guard.save(model, opt, {step, {}, ck_meta, {{"data_rng", rng_state_to_tensor(batcher.rng_state())}}});
   };
 
   const int64_t end = app.count("--stop-at") ? std::min(o.stop_at, o.steps) : o.steps;
-  Progress progress(o.steps, "train", "tok");
+  Progress progress(o.steps, "train", "tok", dist.progress_stream());
   progress.resume_from(start);
   auto t0 = std::chrono::steady_clock::now();
   Eval val;
   for (int64_t step = start + 1; step <= end; ++step) {
     opt.set_lr(schedule.at(opt.step_count()));
-    MlmBatch b = batcher.next();
+    const MlmBatch global = batcher.next();
+    const MlmBatch b = batch_rows(global, dist.first_row(o.batch), dist.first_row(o.batch) + o.batch);
     auto ts = std::chrono::steady_clock::now();
-    Tensor loss = cross_entropy(model.forward_at(b.input, b.positions), b.labels);  // logits [M, V]
+    // This rank's share of the global batch's mean loss: its targets' mean, weighted by its share of the
+    // targets, so that the sum over the ranks is the mean over all of them (one rank: the mean itself).
+    const double share = double(b.labels.numel()) / double(global.labels.numel());
+    Tensor loss = b.labels.numel() > 0 ? cross_entropy(model.forward_at(b.input, b.positions), b.labels) * share  // logits [M, V]
+                                       : sum(model.forward(b.input)) * 0.0;  // no target in this rank's rows
     const double l = guard.step(step, loss, opt, o.clip);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-    double tok_s = double(o.batch * o.seq_len) / dt;
-    progress.update(step, l, double(o.batch * o.seq_len), fmt::format("lr {:.1e}", opt.lr()));
+    const double tokens = double(o.batch * dist.size() * o.seq_len);
+    double tok_s = tokens / dt;
+    progress.update(step, l, tokens, fmt::format("lr {:.1e}", opt.lr()));
 
     bool last = step == o.steps;
     Eval v;
     if (step % o.eval_every == 0 || last) {
-      v = val = evaluate(model, tok, valid_ids, o, o.eval_batches);
+      v = val = evaluate(model, tok, valid_ids, o, o.eval_batches, dist);
       guard.check(step, "validation loss", v.nats_per_token);
       progress.message(
           fmt::format("step {:>6}: validation loss {:.4f} nats per {}, {:.3f} bits per byte", step,
                       v.nats_per_token, target_kind(o), v.bits_per_byte));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    csv.row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
+    if (csv) csv->row({step, opt.lr(), l, v.nats_per_token, v.bits_per_byte, tok_s, secs});
     if (step % o.checkpoint_every == 0 || step == end) save(step);
   }
   progress.finish();
-  plot_curves(csv_path, o.out + "/loss.png", o);
+  if (dist.writer()) plot_curves(csv_path, o.out + "/loss.png", o);
   if (end < o.steps) {
     fmt::print("stopped at step {} of {} (--stop-at); continue with: train_mlm --resume {}\n", end, o.steps,
                ckpt_path);
     return 0;
   }
   const std::string model_path = o.out + "/model.safetensors";
-  save_safetensors(model_path, model.state_dict(), meta);
+  if (dist.writer()) save_safetensors(model_path, model.state_dict(), meta);
 
   model.eval();
   fmt::print("\n== summary\n");
@@ -273,7 +297,7 @@ int train(const CLI::App& app, Options& o) {
   fmt::print("bits per byte       {:.3f} of the predicted text (8.000 would be knowing nothing about bytes)\n",
              val.bits_per_byte);
   if (!held_ids.empty()) {
-    Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16));
+    Eval h = evaluate(model, tok, held_ids, o, std::max<int64_t>(o.eval_batches, 16), dist);
     fmt::print("held-out loss       {:.4f} nats per {}, {:.3f} bits per byte ({})\n", h.nats_per_token,
                target_kind(o), h.bits_per_byte, o.heldout);
   }
@@ -298,7 +322,8 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Train a masked language model (Linformer or standard attention) on a text corpus."};
   add_mlm_options(app, o);
-  return run_program(
-      "train_mlm", app, argc, argv, [&] { return train(app, o); },
-      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)");
+  // world().finish: in a data-parallel job a failed rank ends the others (docs/distributed.md)
+  return world().finish(run_program(
+      "train_mlm", app, argc, argv, [&] { return train(app, o, argc, argv); },
+      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)"));
 }

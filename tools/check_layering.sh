@@ -1,6 +1,6 @@
 #!/bin/bash
 # The library's layering, checked on every include line (ctest runs this as `layering`):
-#   core <- backends <- autograd <- ops <- nn <- io      data <- (core, ops)
+#   core <- backends <- autograd <- ops <- nn <- io, dist      data <- (core, ops)
 # A folder may include its own headers and those of the folders it lists below; nothing else. Only the
 # backends themselves name a device backend's folder (backends/cpu/, backends/cuda/).
 cd "$(dirname "$0")/.." || exit 2
@@ -12,6 +12,7 @@ declare -A allowed=(
   [nn]="core autograd ops nn"
   [data]="core autograd ops data"
   [io]="core autograd ops nn io"
+  [dist]="core autograd ops nn dist"
 )
 bad=0
 for dir in "${!allowed[@]}"; do
@@ -30,4 +31,4 @@ for dir in "${!allowed[@]}"; do
   done < <(grep -rn '#include "' "$dir" --include=*.h --include=*.cpp --include=*.cu --include=*.cuh | grep -v '#include "[a-z_]*\.h"')
 done
 ((bad)) && exit 1
-echo "layering: every include follows core <- backends <- autograd <- ops <- nn <- io, data <- core, ops"
+echo "layering: every include follows core <- backends <- autograd <- ops <- nn <- io, dist; data <- core, ops"

@@ -22,10 +22,11 @@ void DivergenceGuard::check(int64_t step, const char* what, double value) const 
 }
 
 double DivergenceGuard::step(int64_t step, const Tensor& loss, Optimizer& opt, double clip) const {
-  const double l = loss.item();
+  const double l = reducer_ ? reducer_->sum(loss.item()) : loss.item();
   check(step, "training loss", l);
   opt.zero_grad();
   loss.backward();
+  if (reducer_) reducer_->all_reduce_gradients();
   check(step, "gradient norm", clip_grad_norm(params_, clip));
   opt.step();
   return l;
@@ -38,7 +39,7 @@ void DivergenceGuard::save(const Module& model, const Optimizer& opt, const Chec
       LF_CHECK(std::isfinite(sum(mul(p, p)).item()),
                "step {}: a weight became NaN or infinite: training diverged; {} ({})", ck.step, kept(), advice_);
   }
-  save_checkpoint(path_, model, opt, ck);
+  if (!reducer_ || reducer_->comm().rank() == 0) save_checkpoint(path_, model, opt, ck);
   saved_ = ck.step;
 }
 

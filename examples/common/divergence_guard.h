@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "dist/data_parallel.h"
 #include "io/checkpoint.h"
 
 namespace lf {
@@ -22,10 +23,14 @@ class DivergenceGuard {
   // lf::Error "step S: the <what> is <value>: training diverged; ..." when value is not finite.
   void check(int64_t step, const char* what, double value) const;
   // One optimizer step on `loss` (a scalar): checks the loss, backward, clips the gradient norm to `clip`,
-  // checks the norm, steps. Returns the loss.
+  // checks the norm, steps. Returns the loss. In a data-parallel job (set_data_parallel) `loss` is this
+  // rank's share of the global batch's loss: the returned and checked loss is the sum over the ranks, and
+  // the gradients are summed over the ranks before clipping, so every rank takes the same step.
   double step(int64_t step, const Tensor& loss, Optimizer& opt, double clip) const;
-  // Writes `ck` unless a weight is NaN or infinite (then lf::Error, and the file keeps its last state).
+  // Writes `ck` unless a weight is NaN or infinite (then lf::Error, and the file keeps its last state). In a
+  // data-parallel job only rank 0 writes (every rank holds the same weights).
   void save(const Module& model, const Optimizer& opt, const Checkpoint& ck);
+  void set_data_parallel(GradientReducer* reducer) { reducer_ = reducer; }
   int64_t saved() const { return saved_; }
 
  private:
@@ -33,6 +38,7 @@ class DivergenceGuard {
   std::string path_, advice_;
   std::vector<Tensor> params_;
   int64_t saved_;
+  GradientReducer* reducer_ = nullptr;
 };
 
 }  // namespace lf

@@ -71,7 +71,9 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
   app.add_option("--sharing", o.sharing, "none | headwise | kv | layerwise")
       ->capture_default_str()
       ->check(one_of({"none", "headwise", "kv", "layerwise"}));
-  app.add_option("--batch", o.batch, "images per step (at most --train-images)")
+  app.add_option("--batch", o.batch,
+                 "images per step, on each rank: under mpirun -np N the global batch is N x --batch (at most "
+                 "--train-images)")
       ->capture_default_str()
       ->check(int_range(1, 60000));
   app.add_option(

@@ -95,7 +95,8 @@ void add_mlm_options(CLI::App& app, MlmOptions& o) {
                  "checkpoint's unless --extend)")
       ->capture_default_str()
       ->check(int_range(1, kMaxSteps));
-  app.add_option("--batch", o.batch, "sequences per step")
+  app.add_option("--batch", o.batch,
+                 "sequences per step, on each rank: under mpirun -np N the global batch is N x --batch")
       ->capture_default_str()
       ->check(int_range(1, kMaxSize));
   app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str()->check(positive_finite());

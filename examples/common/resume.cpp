@@ -56,9 +56,10 @@ void check_resume_flags(const CLI::App& app, int64_t steps, int64_t stop_at) {
                  "--stop-at {} is beyond --steps {}", stop_at, steps);
 }
 
-RunFiles prepare_run_files(const std::string& out, bool resuming) {
-  prepare_out_dir("--out", out);
+RunFiles prepare_run_files(const std::string& out, bool resuming, bool writer) {
   RunFiles f{out + "/checkpoint.safetensors", out + "/metrics.csv"};
+  if (!writer) return f;
+  prepare_out_dir("--out", out);
   if (!resuming && std::filesystem::exists(f.checkpoint))
     fmt::print("note: {} is from an earlier run; this new run replaces it and {} (--resume {} continues that run "
                "instead)\n",

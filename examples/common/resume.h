@@ -98,6 +98,7 @@ void check_resume_flags(const CLI::App& app, int64_t steps, int64_t stop_at);
 struct RunFiles {
   std::string checkpoint, metrics;
 };
-RunFiles prepare_run_files(const std::string& out, bool resuming);
+// writer = false (a data-parallel rank other than 0): only the paths, nothing is created or printed.
+RunFiles prepare_run_files(const std::string& out, bool resuming, bool writer = true);
 
 }  // namespace lf
