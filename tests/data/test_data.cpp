@@ -129,6 +129,28 @@ TEST_CASE("data: same seed, same batches; a restored RNG state continues the sam
   CHECK_ERROR(MlmBatcher(ids, 32, 4, 0, bad), "mask_prob");
 }
 
+TEST_CASE("data: batch_rows cuts a batch into ranks' shares that together are the batch") {
+  std::vector<int64_t> ids = Tokenizer::bytes().encode(std::string(300, 'b') + "a data-parallel shard of a batch");
+  MlmBatch all = MlmBatcher(ids, 16, 6, 3).next();
+  const std::vector<int64_t> pos = all.positions.to_vector<int64_t>(), lab = all.labels.to_vector<int64_t>();
+  std::vector<int64_t> joined_pos, joined_lab;
+  for (int64_t r = 0; r < 3; ++r) {  // 3 ranks x 2 rows
+    MlmBatch part = batch_rows(all, 2 * r, 2 * r + 2);
+    CHECK(part.input.shape() == Shape{2, 16});
+    CHECK(part.input.to_vector<int64_t>() == all.input.narrow(0, 2 * r, 2).to_vector<int64_t>());
+    CHECK(part.target.to_vector<int64_t>() == all.target.narrow(0, 2 * r, 2).to_vector<int64_t>());
+    for (int64_t p : part.positions.to_vector<int64_t>()) {
+      CHECK(p < 32);  // inside the shard's own 2 x 16 positions
+      joined_pos.push_back(p + 32 * r);
+    }
+    for (int64_t l : part.labels.to_vector<int64_t>()) joined_lab.push_back(l);
+  }
+  CHECK(joined_pos == pos);
+  CHECK(joined_lab == lab);
+  CHECK(batch_rows(all, 6, 6).labels.numel() == 0);
+  CHECK_ERROR(batch_rows(all, 4, 7), "batch_rows", "[4, 7)", "batch of 6");
+}
+
 TEST_CASE("data: next-token batches (a causal LM): nothing masked, every position's target the token after it") {
   std::vector<int64_t> ids(100);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = int64_t(i);  // token i at position i: shifts are visible
