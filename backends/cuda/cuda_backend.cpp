@@ -158,14 +158,12 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int
 void CudaBackend::gemm(const GemmArgs& args) {
   const std::optional<GemmArgs> g = checked_gemm(args);  // row strides normalised; nothing when empty
   if (!g) return;
-  // cuBLAS's strided batch walks one level: one call per outer index.
-  const int64_t es = int64_t(dtype_size(g->dtype));
-  for (int64_t o = 0; o < g->batch[0]; ++o)
-    cuda::launch_gemm(ktype(g->dtype), g->ta, g->tb, g->m, g->n, g->k, g->alpha,
-                      static_cast<const char*>(g->a) + o * g->stride_a[0] * es, g->lda, g->stride_a[1],
-                      static_cast<const char*>(g->b) + o * g->stride_b[0] * es, g->ldb, g->stride_b[1], g->beta,
-                      static_cast<char*>(g->c) + o * g->stride_c[0] * es, g->ldc, g->stride_c[1], g->batch[1],
-                      cuda_tf32());
+  const cuda::GemmBatch batch{{g->batch[0], g->batch[1]},
+                              {g->stride_a[0], g->stride_a[1]},
+                              {g->stride_b[0], g->stride_b[1]},
+                              {g->stride_c[0], g->stride_c[1]}};
+  cuda::launch_gemm(ktype(g->dtype), g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb,
+                    g->beta, g->c, g->ldc, batch, cuda_tf32());
 }
 
 }  // namespace lf

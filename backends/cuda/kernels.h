@@ -80,11 +80,16 @@ void launch_reduce_rows(KType type, KReduce op, const void* x, void* out, int64_
 void launch_reduce_middle(KType type, KReduce op, const void* x, void* out, int64_t outer, int64_t R,
                           int64_t inner);
 
-// ---- gemm.cu ---- row-major C[i] = alpha op(A[i]) op(B[i]) + beta C[i]; arguments as in Backend::gemm,
-// leading dimensions already checked and normalised by cuda_backend.cpp.
+// ---- gemm.cu ---- row-major C[i, j] = alpha op(A[i, j]) op(B[i, j]) + beta C[i, j]; arguments as in
+// Backend::gemm, leading dimensions already checked and normalised by cuda_backend.cpp. One cuBLAS call.
+// The two-level batch: i < count[0], j < count[1]; matrix (i, j) of A starts a[0] * i + a[1] * j elements in.
+struct GemmBatch {
+  int64_t count[2];
+  int64_t a[2], b[2], c[2];
+};
 void launch_gemm(KType type, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-                 int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc,
-                 int64_t sc, int64_t batch, bool allow_tf32);
+                 int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc,
+                 const GemmBatch& batch, bool allow_tf32);
 
 // ---- softmax.cu ---- contiguous [rows, cols], row-wise
 void launch_softmax_forward(KType type, const void* x, void* y, int64_t rows, int64_t cols, bool log);
