@@ -136,8 +136,8 @@ Adam::Adam(ParamList params, double lr, double beta1, double beta2, double eps, 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   LF_CHECK(max_norm > 0, "clip_grad_norm: max_norm {} must be > 0", max_norm);
   NoGradGuard no_grad;
-  // The squares summed on each gradient's device, in f64, and read back once per device (normally one read
-  // per step: the host waits for the GPU here and nowhere else in the step).
+  // The squares summed on each gradient's device, in f64, and read back once per device: on a GPU one wait
+  // per step here (the other is the loss's item(); docs/architecture.md, "When the host waits for the GPU").
   std::map<std::string, Tensor> per_device;  // device -> 0-d f64 sum of squares
   for (const Tensor& p : params) {
     Tensor g = p.grad();
