@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "backends/index_check.h"
 #include "backends/pointwise_ops.h"
 #include "core/generator.h"
 #include "core/tensor.h"
@@ -89,13 +90,14 @@ class Backend {
   // dw/db accumulate over rows (may be undefined when not needed).
   virtual void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) = 0;
-  // logits [N, C], target i64 [N] -> loss [N] (0 where ignored), lse [N] = logsumexp per row.
-  // Targets outside [0, C) other than ignore_index are reported through the returned count of bad rows.
-  virtual int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index,
-                                const Tensor& loss, const Tensor& lse) = 0;
-  // dlogits = scale * (softmax(logits) - onehot(target)), 0 on ignored rows.
+  // logits [N, C], target i64 [N] -> loss [N] (0 where ignored), lse [N] = logsumexp per row. A target
+  // outside [0, C) other than ignore_index gives loss 0 (the op range-checks them with check_indices).
+  virtual void cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index,
+                             const Tensor& loss, const Tensor& lse) = 0;
+  // dlogits = scale * (softmax(logits) - onehot(target)), 0 on ignored (and out-of-range) rows. scale is a
+  // one-element tensor of logits' dtype on this device (g / count): the kernel reads it, the host never does.
   virtual void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
-                                      int64_t ignore_index, double scale, const Tensor& dlogits) = 0;
+                                      int64_t ignore_index, const Tensor& scale, const Tensor& dlogits) = 0;
 
   // Contiguous x viewed as [outer, N, inner]; idx i64 [I] -> out [outer, I, inner]: out[o,i,:] = x[o,idx[i],:].
   virtual void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
@@ -105,9 +107,13 @@ class Backend {
                          int64_t inner) = 0;
   // out = mask != 0 ? value : x; x and mask expanded to out's shape.
   virtual void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) = 0;
+  // Range check of i64 indices (backends/index_check.h): the CPU throws lf::Error at once; an asynchronous
+  // device records a failure on the device and throws the same error from its next download or synchronize().
+  virtual void check_indices(const Tensor& idx, const IndexCheck& check) = 0;
   // In place, on every slot: decoupled weight decay, moments, bias-corrected update.
   virtual void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) = 0;
-  // Waits until queued work is done (asynchronous devices); timers call it before reading the clock.
+  // Waits until queued work is done (asynchronous devices); timers call it before reading the clock. Raises
+  // a failed deferred index check (check_indices).
   virtual void synchronize() {}
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,11 +15,14 @@ std::mutex g_mu;
 bool g_active = false;
 std::map<std::string, Profiler::Entry> g_entries;
 
-// Times one call of the wrapped backend and files it under "kernel <name>".
+// Times one call of the wrapped backend and files it under "kernel <name>". The clock is read after
+// synchronize(), which may throw a deferred index check's lf::Error (hence noexcept(false)); a call that
+// threw itself is not timed.
 class Timed {
  public:
   Timed(Backend& b, std::string name) : b_(b), name_(std::move(name)), t0_(std::chrono::steady_clock::now()) {}
-  ~Timed() {
+  ~Timed() noexcept(false) {
+    if (std::uncaught_exceptions() > exceptions_) return;
     b_.synchronize();
     profiler::add("kernel " + name_,
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
@@ -28,6 +32,7 @@ class Timed {
   Backend& b_;
   std::string name_;
   std::chrono::steady_clock::time_point t0_;
+  int exceptions_ = std::uncaught_exceptions();
 };
 
 // Forwards every primitive to `inner`, timing it.
@@ -76,13 +81,13 @@ class ProfilingBackend final : public Backend {
     Timed t(in_, "layer_norm_backward");
     in_.layer_norm_backward(x, w, mean, rstd, dy, dx, dw, db);
   }
-  int64_t cross_entropy(const Tensor& l, const Tensor& tg, int64_t ig, const Tensor& loss,
-                        const Tensor& lse) override {
+  void cross_entropy(const Tensor& l, const Tensor& tg, int64_t ig, const Tensor& loss,
+                     const Tensor& lse) override {
     Timed t(in_, "cross_entropy");
-    return in_.cross_entropy(l, tg, ig, loss, lse);
+    in_.cross_entropy(l, tg, ig, loss, lse);
   }
-  void cross_entropy_backward(const Tensor& l, const Tensor& tg, const Tensor& lse, int64_t ig, double scale,
-                              const Tensor& dl) override {
+  void cross_entropy_backward(const Tensor& l, const Tensor& tg, const Tensor& lse, int64_t ig,
+                              const Tensor& scale, const Tensor& dl) override {
     Timed t(in_, "cross_entropy_backward");
     in_.cross_entropy_backward(l, tg, lse, ig, scale, dl);
   }
@@ -95,6 +100,10 @@ class ProfilingBackend final : public Backend {
                  int64_t inner) override {
     Timed t(in_, "index_add");
     in_.index_add(s, i, o, outer, n, inner);
+  }
+  void check_indices(const Tensor& i, const IndexCheck& c) override {
+    Timed t(in_, "check_indices");
+    in_.check_indices(i, c);
   }
   void masked_fill(const Tensor& x, const Tensor& m, double v, const Tensor& o) override {
     Timed t(in_, "masked_fill");

@@ -3,6 +3,7 @@
 //
 //   build/bench_scaling                                   # CPU: n = 512 ... 16384, k = 128, 256
 //   build/bench_scaling --device cuda --ns 4096 8192 16384 32768 65536 --ks 128
+//   python3 bench/torch_twin.py forward --device cuda --ns ... --depth 1    # the same in PyTorch, with SDPA
 //
 // The model (documented in docs/benchmarks.md): token embedding + positions, `depth` pre-norm blocks of
 // width `dim` with `heads` heads and a 4x GELU feed-forward, final LayerNorm; Linformer uses layerwise
@@ -19,6 +20,7 @@
 #include <memory>
 #include <optional>
 
+#include "backends/cuda_options.h"
 #include "bench/paper_table3.h"
 #include "core/allocator.h"
 #include "examples/common/cli_checks.h"
@@ -42,6 +44,7 @@ struct Options {
   int64_t dim = 128, heads = 4, depth = 1, tokens = 16384, reps = 3;
   double max_gb = 16, min_seconds = 2;
   std::string device = "cpu", out = "runs/scaling";
+  bool tf32 = false;
 };
 
 // Bytes the standard model's attention needs at its peak: scores and probabilities [B, h, n, n], f32.
@@ -150,6 +153,8 @@ double ratio(const std::optional<Measure>& a, const std::optional<Measure>& b, d
 
 int run(Options& o) {
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
+  LF_USAGE_CHECK(!o.tf32 || o.device != "cpu", "--tf32 needs a GPU (--device cuda): the CPU has no TF32");
+  set_cuda_tf32(o.tf32);
   std::sort(o.ns.begin(), o.ns.end());
   o.ns.erase(std::unique(o.ns.begin(), o.ns.end()), o.ns.end());
   std::sort(o.ks.begin(), o.ks.end());  // a k given twice would be timed twice and plotted as one curve
@@ -163,8 +168,8 @@ int run(Options& o) {
   CsvWriter csv(o.out + "/scaling.csv", {"n", "k", "batch", "linformer_ms_per_seq", "standard_ms_per_seq",
                                          "time_saved", "paper_time_saved", "linformer_act_mb",
                                          "standard_act_mb", "memory_saved", "paper_memory_saved"});
-  fmt::print("model: dim {}, heads {}, depth {}, {} tokens per forward, device {}\n", o.dim, o.heads, o.depth,
-             o.tokens, dev);
+  fmt::print("model: dim {}, heads {}, depth {}, {} tokens per forward, device {}, TF32 {}\n", o.dim, o.heads,
+             o.depth, o.tokens, dev, o.tf32 ? "on" : "off");
   fmt::print("{:>6} {:>4} | {:>13} {:>13} | {:>10} {:>6} | {:>13} {:>13} | {:>10} {:>6}\n", "n", "k",
              "lin ms/seq", "std ms/seq", "time saved", "paper", "lin MB", "std MB", "mem saved", "paper");
   std::vector<PlotSeries> series;
@@ -258,6 +263,10 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(positive_finite());
   app.add_option("--device", o.device, "cpu | cuda")->capture_default_str()->check(device_name());
+  app.add_flag(
+      "--tf32", o.tf32,
+      "f32 matrix products on TF32 tensor cores (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH); --device cuda only. "
+      "Default: off (full f32; torch_twin.py forward --tf32 is the twin's switch)");
   app.add_option("--out", o.out, "directory for scaling.csv and scaling.png")
       ->capture_default_str()
       ->check(output_dir());

@@ -11,12 +11,16 @@ sizes, vocabulary included, come from the file's `config` metadata (lf's Encoder
   logits = head(ln(x))                                    [B, n, V]; the head reuses tok.weight when tied
 
 Modes:
-  step   time training steps (bench_train_step --torch):
-         /usr/bin/python3 bench/torch_twin.py step --n 512 --k 128 --dim 128 --depth 4 --heads 4 --batch 8
-  train  train from lf's files and write the losses (bench_torch_parity):
-         /usr/bin/python3 bench/torch_twin.py train --dir DIR [--dtype float64 --out torch_losses_f64.json]
-  check  load an lf model file or checkpoint and print its config and parameter count:
-         /usr/bin/python3 bench/torch_twin.py check runs/mlm/checkpoint.safetensors
+  step     time training steps (bench_train_step --torch):
+           python3 bench/torch_twin.py step --n 512 --k 128 --dim 128 --depth 4 --heads 4 --batch 8 [--tf32]
+  forward  bench_scaling's forward in PyTorch (the encoder alone, eval, no_grad, one shared E), with
+           scaled_dot_product_attention as a third contender (bench/torch_forward.py):
+           python3 bench/torch_twin.py forward --device cuda --ns 4096 8192 --ks 128 256 --tokens 65536
+  train    train from lf's files and write the losses (bench_torch_parity):
+           python3 bench/torch_twin.py train --dir DIR [--dtype float64 --out torch_losses_f64.json]
+  check    load an lf model file or checkpoint and print its config and parameter count:
+           python3 bench/torch_twin.py check runs/mlm/checkpoint.safetensors
+--tf32 sets torch.backends.cuda.matmul.allow_tf32 (default off: full f32 products, as lf's default).
 """
 import argparse
 import json
@@ -360,7 +364,7 @@ def check(a):
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["step", "train", "check"])
+    p.add_argument("mode", choices=["step", "forward", "train", "check"])
     p.add_argument("file", nargs="?", help="check: an lf model file or checkpoint")
     p.add_argument("--dir", help="train: the directory bench_torch_parity wrote")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="train: the twin's dtype")
@@ -378,6 +382,19 @@ if __name__ == "__main__":
     p.add_argument("--device", default="cpu")
     p.add_argument("--standard", action="store_true")
     p.add_argument("--project-first", action="store_true", help="compute K', V' as (E^T X) W^T, as lf does")
+    p.add_argument("--tf32", action="store_true", help="f32 matrix products on TF32 tensor cores (CUDA)")
+    p.add_argument("--ns", type=int, nargs="+", default=[512, 1024, 2048, 4096, 8192, 16384], help="forward")
+    p.add_argument("--ks", type=int, nargs="+", default=[128, 256], help="forward")
+    p.add_argument("--tokens", type=int, default=16384, help="forward: tokens per forward (batch = tokens / n)")
+    p.add_argument("--reps", type=int, default=3, help="forward: timed repetitions at least (median)")
+    p.add_argument("--min-seconds", type=float, default=2.0, help="forward: repeat until this much time passed")
+    p.add_argument("--max-gb", type=float, default=16.0, help="forward: skip standard attention beyond this")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    {"step": step_bench, "train": train, "check": check}[a.mode](a)
+    torch.backends.cuda.matmul.allow_tf32 = a.tf32
+
+    def forward(a):  # bench/torch_forward.py, next to this file, imported for this mode only
+        import torch_forward
+        torch_forward.run(a)
+
+    {"step": step_bench, "forward": forward, "train": train, "check": check}[a.mode](a)

@@ -136,11 +136,18 @@ Adam::Adam(ParamList params, double lr, double beta1, double beta2, double eps, 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   LF_CHECK(max_norm > 0, "clip_grad_norm: max_norm {} must be > 0", max_norm);
   NoGradGuard no_grad;
-  double total = 0;
+  // The squares summed on each gradient's device, in f64, and read back once per device: on a GPU one wait
+  // per step here (the other is the loss's item(); docs/architecture.md, "When the host waits for the GPU").
+  std::map<std::string, Tensor> per_device;  // device -> 0-d f64 sum of squares
   for (const Tensor& p : params) {
     Tensor g = p.grad();
-    if (g.defined()) total += sum(mul(g, g)).item();
+    if (!g.defined()) continue;
+    Tensor sq = sum(mul(g, g)).to(DType::f64);
+    Tensor& acc = per_device[g.device().str()];
+    acc = acc.defined() ? add(acc, sq) : sq;
   }
+  double total = 0;
+  for (const auto& [device, acc] : per_device) total += acc.item();
   double norm = std::sqrt(total);
   if (norm > max_norm) {
     // A new tensor per gradient rather than an in-place scale: the engine may hand the same gradient tensor

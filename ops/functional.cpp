@@ -57,13 +57,6 @@ Tensor softmax_impl(const char* op, const Tensor& x, int64_t dim, bool log) {
   });
 }
 
-// The first target that is neither ignore_index nor a class in [0, C), read on the host, for the error.
-int64_t first_bad_target(const std::vector<int64_t>& targets, int64_t classes, int64_t ignore_index) {
-  for (int64_t t : targets)
-    if (t != ignore_index && (t < 0 || t >= classes)) return t;
-  return ignore_index;  // not reached when the kernel reported a bad row
-}
-
 }  // namespace
 
 Tensor softmax(const Tensor& x, int64_t dim) { return softmax_impl("softmax", x, dim, false); }
@@ -126,23 +119,27 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_
   Tensor loss = Tensor::empty({n}, logits.dtype(), logits.device());
   Tensor lse = Tensor::empty({n}, logits.dtype(), logits.device());
   Backend& be = backend_of(logits);
-  int64_t bad = n > 0 ? be.cross_entropy(rows, t, ignore_index, loss, lse) : 0;
-  std::vector<int64_t> host = t.to_vector<int64_t>();
-  LF_CHECK(bad == 0, "cross_entropy: target {} is out of range for {} classes (ignore_index is {})",
-           first_bad_target(host, c, ignore_index), c, ignore_index);
+  // Targets are checked where they are: at once on the CPU, on the device (and raised at its next
+  // synchronisation) on a GPU, so that the step never waits for them.
+  be.check_indices(t, {"cross_entropy", "target", c, ignore_index,
+                       fmt::format("for {} classes (ignore_index is {})", c, ignore_index)});
+  if (n > 0) be.cross_entropy(rows, t, ignore_index, loss, lse);
 
-  // mean over the rows that count; when every row is ignored there is nothing to average: loss 0
-  int64_t count = int64_t(std::count_if(host.begin(), host.end(), [&](int64_t v) { return v != ignore_index; }));
-  Tensor out = count > 0 ? mul(sum(loss), 1.0 / double(count)).reshape({})
-                         : zeros({}, logits.dtype(), logits.device());
+  // The mean over the rows that count, counted on the device too: [N] -> 0-d. With every row ignored the
+  // loss rows are all 0, and dividing by max(count, 1) gives loss 0.
+  Tensor ignored = sum(eq(t, full({}, double(ignore_index), DType::i64, t.device())));
+  Tensor count =
+      maximum(sub(double(n), ignored).to(logits.dtype()), ones({}, logits.dtype(), logits.device()));
+  Tensor out = div(sum(loss), count).reshape({});
   Shape shape = logits.shape();
   return record("cross_entropy", out, {logits, target},
                 [rows, t, lse, ignore_index, count, shape](const Tensor& g,
                                                            const std::vector<bool>&) -> std::vector<Tensor> {
-                  if (count == 0) return {zeros(shape, rows.dtype(), rows.device()), Tensor()};
-                  // d(mean loss)/dlogits = g / count * (softmax - onehot) on counted rows
+                  // d(mean loss)/dlogits = g / count * (softmax - onehot) on counted rows; the kernel reads
+                  // the scale g / count from the device
                   Tensor dl = Tensor::empty(rows.shape(), rows.dtype(), rows.device());
-                  backend_of(rows).cross_entropy_backward(rows, t, lse, ignore_index, g.item() / double(count), dl);
+                  if (dl.numel() > 0)
+                    backend_of(rows).cross_entropy_backward(rows, t, lse, ignore_index, div(g, count), dl);
                   return {dl.reshape(shape), Tensor()};
                 });
 }
@@ -165,11 +162,12 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   LF_CHECK(ids.dtype() == DType::i64, "embedding: ids must be i64, got {} {}", shape_str(ids.shape()), ids.dtype());
   LF_CHECK(ids.device() == weight.device(), "embedding: weight on {} but ids on {}", weight.device(), ids.device());
   int64_t v = weight.shape()[0], d = weight.shape()[1], n = ids.numel();
-  for (int64_t i : ids.to_vector<int64_t>())
-    LF_CHECK(i >= 0 && i < v, "embedding: index {} is out of range for {} rows", i, v);
 
   // weight viewed as [1, V, D]; ids flattened to [N] -> rows [1, N, D] -> out [..., D]
   Tensor flat = ids.detach().contiguous().reshape({n});
+  // at once on the CPU; on a GPU checked there and raised at its next synchronisation (no round trip)
+  backend_of(weight).check_indices(flat,
+                                   {"embedding", "index", v, std::nullopt, fmt::format("for {} rows", v)});
   Tensor rows = Tensor::empty({n, d}, weight.dtype(), weight.device());
   if (rows.numel() > 0) backend_of(weight).index_select(weight.detach().contiguous(), flat, rows, 1, v, d);
   Shape out_shape = ids.shape();

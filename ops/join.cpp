@@ -73,9 +73,10 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   LF_CHECK(index.device() == x.device(), "index_select: x is on {} but index is on {}", x.device(), index.device());
   int64_t d = normalize_dim("index_select", dim, x.dim());
   int64_t n = x.shape()[d];
-  // Range check on the host: the kernels trust their indices.
-  for (int64_t i : index.to_vector<int64_t>())
-    LF_CHECK(i >= 0 && i < n, "index_select: index {} is out of range for dim {} of size {}", i, d, n);
+  // Range check where the indices are: at once on the CPU; on a GPU on the device, raised at its next
+  // synchronisation (backends/index_check.h), so that the host does not wait here.
+  backend_of(x).check_indices(
+      index, {"index_select", "index", n, std::nullopt, fmt::format("for dim {} of size {}", d, n)});
 
   // x viewed as [outer, n, inner]: the rows picked along d are contiguous runs of `inner` elements.
   int64_t outer = 1, inner = 1;

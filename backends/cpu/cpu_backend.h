@@ -10,12 +10,12 @@
 //   cpu_gemm.cpp         gemm via cblas, batched
 //   cpu_softmax.cpp      softmax / log_softmax and cross-entropy, forward and backward
 //   cpu_layer_norm.cpp   layer_norm forward and backward
-//   cpu_index.cpp        index_select (gather rows) and index_add (scatter-add rows)
+//   cpu_index.cpp        index_select (gather rows), index_add (scatter-add rows), check_indices
 //   cpu_adamw.cpp        the fused AdamW step
 // Shared machinery: cpu_loop.h (parallel_for, strided iteration), ../scalar_math.h (exp/erf/GELU,
-// vectorisable, shared with the GPU), ../pointwise_ops.h (the elementwise op table), ../kernel_args.h (checks).
-// CMakeLists.txt compiles the library with -fno-trapping-math (so loops with comparisons and selects
-// vectorise) and -fno-math-errno (so sqrt does): nothing here reads FP exception flags or errno.
+// vectorisable, shared with the GPU), ../pointwise_ops.h (the elementwise op table), ../kernel_args.h
+// (checks). CMakeLists.txt compiles the library with -fno-trapping-math (so loops with comparisons and
+// selects vectorise) and -fno-math-errno (so sqrt does): nothing here reads FP exception flags or errno.
 //
 // Dtype rules (anything else throws lf::Error naming the primitive and the dtypes):
 //   copy: any of f32/f64/i64 to any;  fill: any dtype;  random: f32/f64.
@@ -64,15 +64,16 @@ class CpuBackend final : public Backend {
                   const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                            const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) override;
-  int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
-                        const Tensor& lse) override;
+  void cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
+                     const Tensor& lse) override;
   void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
-                              int64_t ignore_index, double scale, const Tensor& dlogits) override;
+                              int64_t ignore_index, const Tensor& scale, const Tensor& dlogits) override;
 
   void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
                     int64_t inner) override;
   void index_add(const Tensor& src, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
                  int64_t inner) override;
+  void check_indices(const Tensor& idx, const IndexCheck& check) override;  // throws at the first bad index
   void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) override;
   void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) override;
 };

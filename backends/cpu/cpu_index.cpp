@@ -104,6 +104,16 @@ void CpuBackend::index_select(const Tensor& x_in, const Tensor& idx_in, const Te
   });
 }
 
+void CpuBackend::check_indices(const Tensor& idx_in, const IndexCheck& check) {
+  LF_CHECK(idx_in.defined(), "{}: undefined index tensor", check.op);
+  LF_CHECK(idx_in.dtype() == DType::i64, "{}: indices must be i64, got {} {}", check.op,
+           shape_str(idx_in.shape()), idx_in.dtype());
+  Tensor idx = contiguous_input(cpu_backend(), idx_in);
+  const int64_t* p = idx.data<int64_t>();
+  for (int64_t i = 0; i < idx.numel(); ++i)
+    if (!check.ok(p[i])) throw Error(check.message(p[i]));
+}
+
 void CpuBackend::index_add(const Tensor& src_in, const Tensor& idx_in, const Tensor& out, int64_t outer,
                            int64_t n, int64_t inner) {
   const char* op = "index_add";

@@ -5,7 +5,6 @@
 // result is unchanged because softmax(x) = softmax(x - c). Cross-entropy never forms the softmax:
 //   loss = logsumexp(x) - x[target],   logsumexp(x) = max + log(sum(exp(x - max)))
 // Rows are independent, so the threads split the rows.
-#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -98,28 +97,17 @@ void softmax_backward_rows(const T* y, const T* dy, T* dx, int64_t rows, int64_t
 bool valid_target(int64_t t, int64_t cols) { return t >= 0 && t < cols; }
 
 template <typename T>
-int64_t cross_entropy_rows(const T* x, const int64_t* target, int64_t ignore, T* loss, T* lse, int64_t rows,
-                           int64_t cols) {
-  std::atomic<int64_t> bad{0};
+void cross_entropy_rows(const T* x, const int64_t* target, int64_t ignore, T* loss, T* lse, int64_t rows,
+                        int64_t cols) {
   cpu::parallel_for(rows, row_grain(cols), [&](int64_t lo, int64_t hi) {
-    int64_t my_bad = 0;
     for (int64_t r = lo; r < hi; ++r) {
       const T* xr = x + r * cols;
       T mx = row_max(xr, cols);
       lse[r] = mx + std::log(sum_exp<T>(xr, mx, nullptr, cols));
       int64_t t = target[r];
-      if (t == ignore) {
-        loss[r] = 0;
-      } else if (!valid_target(t, cols)) {
-        loss[r] = 0;
-        ++my_bad;
-      } else {
-        loss[r] = lse[r] - xr[t];
-      }
+      loss[r] = t == ignore || !valid_target(t, cols) ? T(0) : lse[r] - xr[t];
     }
-    bad += my_bad;
   });
-  return bad.load();
 }
 
 template <typename T>
@@ -177,8 +165,8 @@ void CpuBackend::softmax_backward(const Tensor& y_in, const Tensor& dy_in, const
   });
 }
 
-int64_t CpuBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_in, int64_t ignore_index,
-                                  const Tensor& loss, const Tensor& lse) {
+void CpuBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_in, int64_t ignore_index,
+                               const Tensor& loss, const Tensor& lse) {
   LF_CHECK(logits_in.defined() && target_in.defined(), "cross_entropy: undefined tensor");
   int64_t rows, cols;
   rows_cols(logits_in, rows, cols);
@@ -187,18 +175,17 @@ int64_t CpuBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_
            shape_str(logits_in.shape()), rows, shape_str(target_in.shape()), target_in.numel());
   check_output(DeviceType::cpu, "cross_entropy", "loss", loss, logits_in.dtype(), rows);
   check_output(DeviceType::cpu, "cross_entropy", "lse", lse, logits_in.dtype(), rows);
-  if (rows == 0) return 0;
+  if (rows == 0) return;
   Tensor x = contiguous_input(cpu_backend(), logits_in), target = contiguous_input(cpu_backend(), target_in);
-  return dispatch_float(x.dtype(), "cross_entropy", [&](auto tag) {
+  dispatch_float(x.dtype(), "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
-    return cross_entropy_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(), ignore_index,
-                                 static_cast<T*>(loss.raw_data()), static_cast<T*>(lse.raw_data()), rows,
-                                 cols);
+    cross_entropy_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(), ignore_index,
+                          static_cast<T*>(loss.raw_data()), static_cast<T*>(lse.raw_data()), rows, cols);
   });
 }
 
 void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in,
-                                        const Tensor& lse_in, int64_t ignore_index, double scale,
+                                        const Tensor& lse_in, int64_t ignore_index, const Tensor& scale,
                                         const Tensor& dlogits) {
   const char* name = "cross_entropy_backward";
   LF_CHECK(logits_in.defined() && target_in.defined() && lse_in.defined(), "{}: undefined tensor", name);
@@ -210,6 +197,9 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& t
   LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows,
            "{}: lse {} {} does not match logits {}", name, shape_str(lse_in.shape()), lse_in.dtype(),
            shape_str(logits_in.shape()));
+  LF_CHECK(scale.defined() && scale.numel() == 1 && scale.dtype() == logits_in.dtype() &&
+               scale.device().type == DeviceType::cpu,
+           "{}: scale must be one {} element on the CPU", name, logits_in.dtype());
   check_output(DeviceType::cpu, name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
   if (rows == 0) return;
   Tensor x = contiguous_input(cpu_backend(), logits_in), target = contiguous_input(cpu_backend(), target_in);
@@ -217,7 +207,7 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& t
   dispatch_float(x.dtype(), name, [&](auto tag) {
     using T = decltype(tag);
     cross_entropy_backward_rows<T>(static_cast<const T*>(x.raw_data()), target.data<int64_t>(),
-                                   static_cast<const T*>(lse.raw_data()), ignore_index, T(scale),
+                                   static_cast<const T*>(lse.raw_data()), ignore_index, scale.data<T>()[0],
                                    static_cast<T*>(dlogits.raw_data()), rows, cols);
   });
 }

@@ -76,6 +76,37 @@ void CudaBackend::download(const Tensor& src, const Tensor& dst) {
   LF_CUDA_CHECK(cudaMemcpy(d.raw_data(), s.raw_data(), size_t(s.numel()) * dtype_size(s.dtype()),
                            cudaMemcpyDeviceToHost));
   if (!d.same(dst)) cpu_backend().copy(d, dst);
+  raise_failed_checks();  // the GPU is idle now: a failed index check of the queued work surfaces here
+}
+
+// ---- synchronisation and deferred index checks ----
+
+void CudaBackend::synchronize() {
+  LF_CUDA_CHECK(cudaDeviceSynchronize());
+  raise_failed_checks();
+}
+
+void CudaBackend::raise_failed_checks() {
+  if (!checks_.pending()) return;
+  cuda::CheckSlot s{};
+  LF_CUDA_CHECK(cudaMemcpy(&s, slot_, sizeof s, cudaMemcpyDeviceToHost));
+  if (s.id != 0) LF_CUDA_CHECK(cudaMemset(slot_, 0, sizeof s));  // ready for the next failure
+  checks_.resolve(s.id, s.value, "GPU");
+}
+
+void CudaBackend::check_indices(const Tensor& idx_in, const IndexCheck& check) {
+  check_on(DeviceType::cuda, check.op.c_str(), "index", idx_in);
+  LF_CHECK(idx_in.dtype() == DType::i64, "{}: indices must be i64, got {} {}", check.op,
+           shape_str(idx_in.shape()), idx_in.dtype());
+  if (idx_in.numel() == 0) return;
+  if (checks_.full()) synchronize();  // a loop that never waits: resolve what is pending first
+  if (!slot_) {
+    LF_CUDA_CHECK(cudaMalloc(&slot_, sizeof(cuda::CheckSlot)));
+    LF_CUDA_CHECK(cudaMemset(slot_, 0, sizeof(cuda::CheckSlot)));
+  }
+  Tensor idx = contiguous_input(cuda_backend(), idx_in);
+  cuda::launch_check_indices(idx.data<int64_t>(), idx.numel(), check.limit, check.skip.has_value(),
+                             check.skip.value_or(0), checks_.add(check), slot_);
 }
 
 // ---- copy, fill, random ----
@@ -158,14 +189,12 @@ void CudaBackend::reduce(ReduceOp op, const Tensor& x_in, const Tensor& out, int
 void CudaBackend::gemm(const GemmArgs& args) {
   const std::optional<GemmArgs> g = checked_gemm(args);  // row strides normalised; nothing when empty
   if (!g) return;
-  // cuBLAS's strided batch walks one level: one call per outer index.
-  const int64_t es = int64_t(dtype_size(g->dtype));
-  for (int64_t o = 0; o < g->batch[0]; ++o)
-    cuda::launch_gemm(ktype(g->dtype), g->ta, g->tb, g->m, g->n, g->k, g->alpha,
-                      static_cast<const char*>(g->a) + o * g->stride_a[0] * es, g->lda, g->stride_a[1],
-                      static_cast<const char*>(g->b) + o * g->stride_b[0] * es, g->ldb, g->stride_b[1], g->beta,
-                      static_cast<char*>(g->c) + o * g->stride_c[0] * es, g->ldc, g->stride_c[1], g->batch[1],
-                      cuda_tf32());
+  const cuda::GemmBatch batch{{g->batch[0], g->batch[1]},
+                              {g->stride_a[0], g->stride_a[1]},
+                              {g->stride_b[0], g->stride_b[1]},
+                              {g->stride_c[0], g->stride_c[1]}};
+  cuda::launch_gemm(ktype(g->dtype), g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->a, g->lda, g->b, g->ldb,
+                    g->beta, g->c, g->ldc, batch, cuda_tf32());
 }
 
 }  // namespace lf

@@ -14,13 +14,19 @@
 //
 // Execution model: every kernel and copy runs on the default stream, in program order, so results are
 // ready for the next op without synchronisation, and memory freed to the allocator's cache can be reused
-// at once. The host waits for the GPU only where a value must come back: to(Device::cpu()), item() and
-// the bad-target count of cross_entropy. Unlike the CPU backend, index_select/index_add do not range-check
-// their indices (the ops do it on the host before calling); out-of-range ones are skipped, never read.
+// at once. The host waits for the GPU only where a value must come back (download: to(Device::cpu()),
+// item()) and in synchronize(). Index range checks (check_indices) run on the GPU and are deferred: a
+// failure is recorded in a slot in device memory and raised as lf::Error by the next download or
+// synchronize() (index_check.h). Unlike the CPU backend, index_select/index_add do not range-check their
+// indices themselves (the ops call check_indices first); out-of-range ones are skipped, never read.
 // Compiled only when CMake enables CUDA (LF_WITH_CUDA); user code includes backends/cuda_options.h.
 #include "backends/backend.h"
 
 namespace lf {
+
+namespace cuda {
+struct CheckSlot;  // kernels.h
+}
 
 class CudaBackend final : public Backend {
  public:
@@ -44,17 +50,28 @@ class CudaBackend final : public Backend {
                   const Tensor& mean, const Tensor& rstd) override;
   void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                            const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) override;
-  int64_t cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
-                        const Tensor& lse) override;
-  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse, int64_t ignore_index,
-                              double scale, const Tensor& dlogits) override;
+  void cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index, const Tensor& loss,
+                     const Tensor& lse) override;
+  void cross_entropy_backward(const Tensor& logits, const Tensor& target, const Tensor& lse,
+                              int64_t ignore_index, const Tensor& scale, const Tensor& dlogits) override;
 
   void index_select(const Tensor& x, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
                     int64_t inner) override;
   void index_add(const Tensor& src, const Tensor& idx, const Tensor& out, int64_t outer, int64_t n,
                  int64_t inner) override;
   void masked_fill(const Tensor& x, const Tensor& mask, double value, const Tensor& out) override;
+  void check_indices(const Tensor& idx, const IndexCheck& check) override;  // deferred: see above
   void adamw(const std::vector<AdamWSlot>& slots, const AdamWHyper& h) override;
+  // cudaDeviceSynchronize, then raises a failed deferred check.
+  void synchronize() override;
+
+ private:
+  // Reads the check slot back when checks are pending (the caller has just waited for the GPU) and raises
+  // the failed one's lf::Error.
+  void raise_failed_checks();
+
+  DeferredChecks checks_;
+  cuda::CheckSlot* slot_ = nullptr;  // device memory, allocated by the first check_indices
 };
 
 // cuda_backend() and cuda_device_count() are declared in backends/backend.h.

@@ -113,8 +113,8 @@ void CudaBackend::layer_norm_backward(const Tensor& x_in, const Tensor& weight, 
 
 // ---- cross_entropy ----
 
-int64_t CudaBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_in, int64_t ignore_index,
-                                   const Tensor& loss, const Tensor& lse) {
+void CudaBackend::cross_entropy(const Tensor& logits_in, const Tensor& target_in, int64_t ignore_index,
+                                const Tensor& loss, const Tensor& lse) {
   check_on(DeviceType::cuda, "cross_entropy", "logits", logits_in);
   check_on(DeviceType::cuda, "cross_entropy", "target", target_in);
   check_float("cross_entropy", logits_in.dtype());
@@ -125,14 +125,15 @@ int64_t CudaBackend::cross_entropy(const Tensor& logits_in, const Tensor& target
            shape_str(logits_in.shape()), rows, shape_str(target_in.shape()), target_in.numel());
   check_output(DeviceType::cuda, "cross_entropy", "loss", loss, logits_in.dtype(), rows);
   check_output(DeviceType::cuda, "cross_entropy", "lse", lse, logits_in.dtype(), rows);
-  if (rows == 0) return 0;
+  if (rows == 0) return;
   Tensor x = contiguous_input(cuda_backend(), logits_in), target = contiguous_input(cuda_backend(), target_in);
-  return cuda::launch_cross_entropy_forward(ktype(x.dtype()), x.raw_data(), target.data<int64_t>(), ignore_index,
-                                            loss.raw_data(), lse.raw_data(), rows, cols);
+  cuda::launch_cross_entropy_forward(ktype(x.dtype()), x.raw_data(), target.data<int64_t>(), ignore_index,
+                                     loss.raw_data(), lse.raw_data(), rows, cols);
 }
 
-void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in, const Tensor& lse_in,
-                                         int64_t ignore_index, double scale, const Tensor& dlogits) {
+void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& target_in,
+                                         const Tensor& lse_in, int64_t ignore_index, const Tensor& scale,
+                                         const Tensor& dlogits) {
   const char* name = "cross_entropy_backward";
   check_on(DeviceType::cuda, name, "logits", logits_in);
   check_on(DeviceType::cuda, name, "target", target_in);
@@ -144,16 +145,22 @@ void CudaBackend::cross_entropy_backward(const Tensor& logits_in, const Tensor& 
            name, shape_str(target_in.shape()), target_in.dtype(), shape_str(logits_in.shape()));
   LF_CHECK(lse_in.dtype() == logits_in.dtype() && lse_in.numel() == rows, "{}: lse {} {} does not match logits {}",
            name, shape_str(lse_in.shape()), lse_in.dtype(), shape_str(logits_in.shape()));
+  check_on(DeviceType::cuda, name, "scale", scale);
+  LF_CHECK(scale.numel() == 1 && scale.dtype() == logits_in.dtype(),
+           "{}: scale must be one {} element, got {} {}", name, logits_in.dtype(), shape_str(scale.shape()),
+           scale.dtype());
   check_output(DeviceType::cuda, name, "dlogits", dlogits, logits_in.dtype(), logits_in.numel());
   if (rows == 0) return;
-  Tensor x = contiguous_input(cuda_backend(), logits_in), target = contiguous_input(cuda_backend(), target_in), lse = contiguous_input(cuda_backend(), lse_in);
+  Tensor x = contiguous_input(cuda_backend(), logits_in),
+         target = contiguous_input(cuda_backend(), target_in);
+  Tensor lse = contiguous_input(cuda_backend(), lse_in);
   cuda::launch_cross_entropy_backward(ktype(x.dtype()), x.raw_data(), target.data<int64_t>(), lse.raw_data(),
-                                      ignore_index, scale, dlogits.raw_data(), rows, cols);
+                                      ignore_index, scale.raw_data(), dlogits.raw_data(), rows, cols);
 }
 
 // ---- index_select / index_add ----
-// Unlike the CPU backend, the indices are not range-checked here: that needs their values on the host,
-// a round trip per call, and the ops have already checked them there (see index.cu).
+// Unlike the CPU backend, the indices are not range-checked here: the ops have called check_indices,
+// which checks on the GPU without a round trip to the host (see index.cu).
 
 namespace {
 

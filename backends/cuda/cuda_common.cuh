@@ -136,6 +136,10 @@ template <bool kWarp> struct RowTeam {
     else return block_reduce(v, op, identity);
   }
 };
+// Column reductions (layer_norm's dw/db, reduce_middle) use blocks of kColTile columns x kRowLanes rows:
+// a warp reads 32 adjacent columns of one row, and the lanes' partial sums meet in shared memory.
+constexpr int kColTile = 32, kRowLanes = 8;
+
 // Warp teams for rows up to this many columns; longer rows get a block.
 constexpr int64_t kWarpRowMax = 1024;
 inline unsigned row_blocks(int64_t rows, bool warp) { return blocks_for(warp ? rows * 32 : rows * kThreads); }

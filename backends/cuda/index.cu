@@ -6,10 +6,10 @@
 // One thread per element of the [outer, nidx, inner] side; consecutive threads walk the inner dim, so a
 // row of an embedding table is read (or accumulated) with coalesced accesses. Repeated indices make
 // index_add threads collide on the same element: atomicAdd (f64 atomics need sm_60, we build for 80+).
-// The ops check the indices on the host before calling (ops/join.cpp, ops/functional.cpp): checking them
-// here again would cost a round trip to the host per call (an embedding backward every step). The
-// kernels still never dereference an index outside [0, n) (select writes 0, add skips it), so a caller's
-// mistake gives wrong numbers, not a memory fault that would kill the CUDA context.
+// The ops range-check the indices first with check_indices (check_indices_kernel below), which records a
+// failure on the device for the host to raise at its next synchronisation: no round trip per call. The
+// kernels still never dereference an index outside [0, n) (select writes 0, add skips it), so the work
+// queued before the error is raised gives wrong numbers, not a memory fault that would kill the context.
 #include "backends/cuda/cuda_common.cuh"
 
 namespace lf::cuda {
@@ -42,6 +42,16 @@ __global__ void index_add_kernel(const T* src, const int64_t* idx, int64_t nidx,
   }
 }
 
+// The first failure wins the slot (atomicCAS on the id); only its winner writes the value, which the host
+// reads after the stream has drained.
+__global__ void check_indices_kernel(const int64_t* idx, int64_t n, int64_t limit, bool has_skip,
+                                     int64_t skip, unsigned int id, CheckSlot* slot) {
+  for (int64_t i = thread_index(); i < n; i += thread_count()) {
+    const int64_t v = idx[i];
+    if ((has_skip && v == skip) || (v >= 0 && v < limit)) continue;
+    if (atomicCAS(&slot->id, 0u, id) == 0u) slot->value = v;
+  }
+}
 
 void launch_index_select(KType type, const void* x, const int64_t* idx, int64_t nidx, void* out, int64_t outer,
                          int64_t n, int64_t inner) {
@@ -65,6 +75,13 @@ void launch_index_add(KType type, const void* src, const int64_t* idx, int64_t n
                                                          outer, n, inner);
     LF_CUDA_CHECK_LAUNCH("index_add_kernel");
   });
+}
+
+void launch_check_indices(const int64_t* idx, int64_t n, int64_t limit, bool has_skip, int64_t skip,
+                          unsigned int id, CheckSlot* slot) {
+  if (n == 0) return;
+  check_indices_kernel<<<blocks_for(n), kThreads>>>(idx, n, limit, has_skip, skip, id, slot);
+  LF_CUDA_CHECK_LAUNCH("check_indices_kernel");
 }
 
 }  // namespace lf::cuda

@@ -80,11 +80,16 @@ void launch_reduce_rows(KType type, KReduce op, const void* x, void* out, int64_
 void launch_reduce_middle(KType type, KReduce op, const void* x, void* out, int64_t outer, int64_t R,
                           int64_t inner);
 
-// ---- gemm.cu ---- row-major C[i] = alpha op(A[i]) op(B[i]) + beta C[i]; arguments as in Backend::gemm,
-// leading dimensions already checked and normalised by cuda_backend.cpp.
+// ---- gemm.cu ---- row-major C[i, j] = alpha op(A[i, j]) op(B[i, j]) + beta C[i, j]; arguments as in
+// Backend::gemm, leading dimensions already checked and normalised by cuda_backend.cpp. One cuBLAS call.
+// The two-level batch: i < count[0], j < count[1]; matrix (i, j) of A starts a[0] * i + a[1] * j elements in.
+struct GemmBatch {
+  int64_t count[2];
+  int64_t a[2], b[2], c[2];
+};
 void launch_gemm(KType type, bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const void* a,
-                 int64_t lda, int64_t sa, const void* b, int64_t ldb, int64_t sb, double beta, void* c, int64_t ldc,
-                 int64_t sc, int64_t batch, bool allow_tf32);
+                 int64_t lda, const void* b, int64_t ldb, double beta, void* c, int64_t ldc,
+                 const GemmBatch& batch, bool allow_tf32);
 
 // ---- softmax.cu ---- contiguous [rows, cols], row-wise
 void launch_softmax_forward(KType type, const void* x, void* y, int64_t rows, int64_t cols, bool log);
@@ -97,18 +102,29 @@ void launch_layer_norm_forward(KType type, const void* x, const void* w, const v
 void launch_layer_norm_backward(KType type, const void* x, const void* w, const void* mean, const void* rstd,
                                 const void* dy, void* dx, void* dw, void* db, int64_t rows, int64_t cols);
 
-// ---- cross_entropy.cu ---- logits [rows, cols] contiguous, target [rows]; returns the number of bad targets
-int64_t launch_cross_entropy_forward(KType type, const void* logits, const int64_t* target, int64_t ignore_index,
-                                     void* loss, void* lse, int64_t rows, int64_t cols);
+// ---- cross_entropy.cu ---- logits [rows, cols] contiguous, target [rows]; scale: one element on the device
+void launch_cross_entropy_forward(KType type, const void* logits, const int64_t* target, int64_t ignore_index,
+                                  void* loss, void* lse, int64_t rows, int64_t cols);
 void launch_cross_entropy_backward(KType type, const void* logits, const int64_t* target, const void* lse,
-                                   int64_t ignore_index, double scale, void* dlogits, int64_t rows, int64_t cols);
+                                   int64_t ignore_index, const void* scale, void* dlogits, int64_t rows,
+                                   int64_t cols);
 
-// ---- index.cu ---- x viewed as [outer, n, inner], idx [nidx], already checked to lie in [0, n) by the ops
-// (the kernels skip any that do not, rather than touch memory outside the tensor).
+// ---- index.cu ---- x viewed as [outer, n, inner], idx [nidx], checked to lie in [0, n) by the ops
+// check_indices (the kernels skip any that do not, rather than touch memory outside the tensor).
 void launch_index_select(KType type, const void* x, const int64_t* idx, int64_t nidx, void* out, int64_t outer,
                          int64_t n, int64_t inner);
 void launch_index_add(KType type, const void* src, const int64_t* idx, int64_t nidx, void* out, int64_t outer,
                       int64_t n, int64_t inner);
+// A deferred range check (backends/index_check.h): the first failure of any check is kept in a CheckSlot in
+// device memory (zeroed), as the check's id and the bad value, until the host reads it back.
+struct CheckSlot {
+  unsigned int id;  // 0: no failure yet
+  int64_t value;
+};
+// Records (id, idx[i]) in slot, unless a failure is already there, for an idx[i] outside [0, limit) that is
+// not `skip` (when has_skip).
+void launch_check_indices(const int64_t* idx, int64_t n, int64_t limit, bool has_skip, int64_t skip,
+                          unsigned int id, CheckSlot* slot);
 
 // ---- adamw.cu ---- one launch over all tensors of one dtype
 struct AdamWTensors {

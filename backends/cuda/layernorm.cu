@@ -67,7 +67,7 @@ __global__ void layer_norm_backward_dx_kernel(const T* x, const T* w, const T* m
 // enough blocks when there are few columns. The sums accumulate in double, as on the CPU (thousands of
 // rows). Block (bx, by) writes its column sums to row `by` of dw_out/db_out (of type Out): the outputs
 // themselves when gridDim.y == 1, else double partials [splits, cols] that sum_partials_kernel adds up.
-constexpr int kColTile = 32, kRowLanes = 8;
+// (kColTile and kRowLanes: cuda_common.cuh, shared with reduce.cu's middle reductions.)
 
 template <typename T, typename Out>
 __global__ void layer_norm_param_grad_kernel(const T* x, const T* mean, const T* rstd, const T* dy, Out* dw_out,

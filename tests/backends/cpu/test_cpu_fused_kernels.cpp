@@ -114,27 +114,34 @@ TEST_CASE("cpu layer_norm: normalised rows, affine, backward against finite diff
   for (double v : vals(dxb)) CHECK(v == Approx(0).margin(1e-4));  // a constant dy has no effect on xhat
 }
 
-TEST_CASE("cpu cross_entropy: hand values, ignore_index, bad targets, backward") {
+TEST_CASE("cpu cross_entropy: hand values, ignore_index, bad targets read as 0, backward") {
   Tensor logits = f64({3, 3}, {1, 2, 3, 0, 0, 0, 5, 1, -1}), target = i64({3}, {2, -100, 0});
   Tensor loss = Tensor::empty({3}, DType::f64), lse = like(loss);
-  CHECK(be().cross_entropy(logits, target, -100, loss, lse) == 0);
+  be().cross_entropy(logits, target, -100, loss, lse);
   double lse0 = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0));
   double lse2 = std::log(std::exp(5.0) + std::exp(1.0) + std::exp(-1.0));
   check_close(vals(lse), {lse0, std::log(3.0), lse2}, 1e-14);
   check_close(vals(loss), {lse0 - 3, 0, lse2 - 5}, 1e-14);  // 0.40760596, ignored, 0.02058...
   Tensor dl = like(logits);
-  be().cross_entropy_backward(logits, target, lse, -100, 0.5, dl);
+  be().cross_entropy_backward(logits, target, lse, -100, f64({}, {0.5}), dl);
   auto d = vals(dl);
   check_close({d[0], d[1], d[2]},
               {0.5 * std::exp(1 - lse0), 0.5 * std::exp(2 - lse0), 0.5 * (std::exp(3 - lse0) - 1)}, 1e-14);
   check_close({d[3], d[4], d[5]}, {0, 0, 0}, 0);
   CHECK(d[6] == Approx(0.5 * (std::exp(5 - lse2) - 1)));
-  // targets outside [0, C) are counted
+  // targets outside [0, C) (the op refuses them first, with check_indices) are never read: loss and
+  // gradient 0
   Tensor bad = i64({3}, {3, -1, 1});
-  CHECK(be().cross_entropy(logits, bad, -100, loss, lse) == 2);
+  be().cross_entropy(logits, bad, -100, loss, lse);
+  check_close(vals(loss), {0, 0, lse2 - 1}, 1e-14);
+  be().cross_entropy_backward(logits, bad, lse, -100, f64({}, {0.5}), dl);
+  auto dbad = vals(dl);
+  check_close({dbad.begin(), dbad.begin() + 6}, std::vector<double>(6, 0.0), 0);  // rows 0 and 1: bad targets
+  CHECK_ERROR(be().cross_entropy_backward(logits, target, lse, -100, f32({}, {0.5}), dl),
+              "scale must be one f64");
   // f32, large logits: no overflow
   Tensor big = f32({1, 2}, {1000, 0}), l32 = Tensor::empty({1}), s32 = Tensor::empty({1});
-  CHECK(be().cross_entropy(big, i64({1}, {1}), -100, l32, s32) == 0);
+  be().cross_entropy(big, i64({1}, {1}), -100, l32, s32);
   CHECK(vals(l32)[0] == Approx(1000));
 }
 
