@@ -312,6 +312,12 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   } catch (const Error& e) {
     fmt::print("fill-mask           skipped: {}\n", e.what());
   }
+  if (dist.size() > 1) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fmt::print("communication       {:.1f} s of {:.1f} s in the gradient all-reduce on rank 0 ({:.1f}%, waiting for "
+               "the slowest rank included)\n",
+               reducer->seconds_communicating(), secs, 100 * reducer->seconds_communicating() / secs);
+  }
   fmt::print("files               {}, {}/loss.png, {}, {}\n", csv_path, o.out, ckpt_path, model_path);
   return 0;
 }
