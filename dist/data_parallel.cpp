@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "ops/creation.h"
 
 namespace lf {
 
@@ -55,16 +54,14 @@ void GradientReducer::all_reduce_gradients() {
     const auto t0 = std::chrono::steady_clock::now();
     comm_.all_reduce_sum(buffer_.data(), b.numel);
     comm_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    // unpack into each gradient (a new one where there was none, or a view that is not contiguous)
+    // unpack into new gradient tensors: a gradient may be shared (autograd never writes one in place, so
+    // one tensor can be the gradient of two leaves; docs/architecture.md), and so is never overwritten
     at = buffer_.data();
     for (size_t i : b.params) {
       Tensor& p = params_[i].second;
-      Tensor g = p.grad();
-      if (!g.defined() || !g.is_contiguous()) {
-        g = zeros(p.shape(), DType::f32, p.device());
-        p.set_grad(g);
-      }
+      Tensor g = Tensor::empty(p.shape(), DType::f32, p.device());
       std::memcpy(g.data<float>(), at, size_t(p.numel()) * sizeof(float));
+      p.set_grad(g);
       at += p.numel();
     }
   }

@@ -74,6 +74,21 @@ TEST_CASE("buckets of any size give the same gradients, bit for bit") {
     CHECK(a[i].second.grad().to_vector<float>() == b[i].second.grad().to_vector<float>());
 }
 
+TEST_CASE("two parameters sharing one gradient tensor each get their own sum") {
+  // autograd may hand the same tensor to two leaves (add's backward returns {g, g}); the reducer must not
+  // write through one into the other
+  Communicator& comm = world();
+  NamedTensors p = params_of({3, 3});
+  Tensor shared = full({3}, 1.0);
+  p[0].second.set_grad(shared);
+  p[1].second.set_grad(shared);
+  GradientReducer(comm, p, 4).all_reduce_gradients();  // one parameter per bucket
+  const std::vector<float> want(3, float(comm.size()));
+  CHECK(p[0].second.grad().to_vector<float>() == want);
+  CHECK(p[1].second.grad().to_vector<float>() == want);
+  CHECK(shared.to_vector<float>() == std::vector<float>(3, 1.0f));  // the original is left alone
+}
+
 TEST_CASE("a parameter without a gradient on a rank counts as zeros") {
   Communicator& comm = world();
   NamedTensors p = params_of({4});
