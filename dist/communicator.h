@@ -56,5 +56,8 @@ Communicator& world();
 
 // Whether this build can run on several processes (it was built with MPI).
 bool built_with_mpi();
+// How many processes the launcher started (mpirun's OMPI_COMM_WORLD_SIZE, or PMI_SIZE), read from the
+// environment without starting MPI: 1 for a plain start.
+int launched_ranks();
 
 }  // namespace lf

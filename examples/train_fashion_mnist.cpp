@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
   CLI::App app{
       "Train a Linformer classifier on Fashion-MNIST (pixel or patch sequences) and report test accuracy."};
   add_fashion_options(app, o);
-  return world().finish(run_program(
+  return run_data_parallel_program(
       "train_fashion_mnist", app, argc, argv, [&] { return train(app, o, argc, argv); },
-      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)"));
+      "use smaller sizes (--batch, --dim, --depth, or a larger --patch)");
 }

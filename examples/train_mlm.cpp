@@ -328,8 +328,7 @@ int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Train a masked language model (Linformer or standard attention) on a text corpus."};
   add_mlm_options(app, o);
-  // world().finish: in a data-parallel job a failed rank ends the others (docs/distributed.md)
-  return world().finish(run_program(
+  return run_data_parallel_program(
       "train_mlm", app, argc, argv, [&] { return train(app, o, argc, argv); },
-      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)"));
+      "use smaller sizes (--batch, --seq-len, --dim, --depth, --vocab)");
 }

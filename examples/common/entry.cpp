@@ -5,6 +5,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "dist/communicator.h"
+
 namespace lf {
 
 std::string error_line(const std::string& name, const std::string& message) {
@@ -75,11 +77,17 @@ int run_guarded(const char* name, const std::function<int()>& body, const std::s
   }
 }
 
-int run_program(const char* name, CLI::App& app, int argc, char** argv, const std::function<int()>& body,
-                const std::string& oom_hint) {
+namespace {
+
+int run_parsed(const char* name, CLI::App& app, int argc, char** argv, const std::function<int()>& body,
+               const std::string& oom_hint, bool data_parallel) {
   return run_guarded(
       name,
       [&] {
+        LF_USAGE_CHECK(data_parallel || launched_ranks() == 1,
+                       "this program runs on one process, and mpirun started {}; only train_mlm and "
+                       "train_fashion_mnist train on several (docs/distributed.md)",
+                       launched_ranks());
         try {
           app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
@@ -99,6 +107,18 @@ int run_program(const char* name, CLI::App& app, int argc, char** argv, const st
         return body();
       },
       oom_hint);
+}
+
+}  // namespace
+
+int run_program(const char* name, CLI::App& app, int argc, char** argv, const std::function<int()>& body,
+                const std::string& oom_hint) {
+  return run_parsed(name, app, argc, argv, body, oom_hint, /*data_parallel=*/false);
+}
+
+int run_data_parallel_program(const char* name, CLI::App& app, int argc, char** argv,
+                              const std::function<int()>& body, const std::string& oom_hint) {
+  return world().finish(run_parsed(name, app, argc, argv, body, oom_hint, /*data_parallel=*/true));
 }
 
 }  // namespace lf

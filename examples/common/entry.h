@@ -40,9 +40,14 @@ inline constexpr int kExitError = 1, kExitUsage = 2;
 int run_guarded(const char* name, const std::function<int()>& body,
                 const std::string& oom_hint = "use smaller sizes (--batch, --seq-len, --dim)");
 
-// app.parse(argc, argv), then body(), both under run_guarded. --help prints the help and exits 0.
+// app.parse(argc, argv), then body(), both under run_guarded. --help prints the help and exits 0. A program
+// started by `mpirun -np N` with N > 1 is refused (exit 2): it runs on one process.
 int run_program(const char* name, CLI::App& app, int argc, char** argv, const std::function<int()>& body,
                 const std::string& oom_hint = "use smaller sizes (--batch, --seq-len, --dim)");
+// The same for a program that trains on several processes under mpirun (train_mlm, train_fashion_mnist;
+// examples/common/distributed.h): it ends through world().finish, so that a rank that fails ends the job.
+int run_data_parallel_program(const char* name, CLI::App& app, int argc, char** argv,
+                              const std::function<int()>& body, const std::string& oom_hint);
 
 // Inside a catch block: whether the exception being handled is an allocation failure (std::bad_alloc, or an
 // allocator's lf::Error "... out of memory ..."), which a benchmark reports for one size and goes on.

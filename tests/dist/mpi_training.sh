@@ -6,6 +6,7 @@
 #   4. train_fashion_mnist on 2 ranks x 16 = 1 process x 32
 #   5. ranks started with different flags are refused, all of them, with exit code 2
 #   6. a rank killed mid-run ends the job within seconds (no hang), and the last checkpoint still loads
+#   7. a program that runs on one process (train_classifier) refuses an mpirun of 2
 # usage: mpi_training.sh BUILD_DIR WORK_DIR MPIRUN
 set -uo pipefail
 bin=$1 work=$2 mpirun=$3
@@ -81,4 +82,9 @@ rc=$?
 "$bin/train_mlm" --resume dead/checkpoint.safetensors --out dead --stop-at 100 --extend >dead-resume.log 2>&1 ||
   fail "the checkpoint left by the killed job does not resume: $(tail -3 dead-resume.log)"
 echo "6. rank 1 killed: the job ended in $(($(date +%s) - t0)) s with exit $rc; its last checkpoint resumes"
+run2 "$bin/train_classifier" --predict "hello" >single.log 2>&1
+rc=$?
+[ $rc -ne 0 ] || fail "a one-process program ran under mpirun -np 2"
+grep -q "this program runs on one process, and mpirun started 2" single.log || fail "no clear message: $(head -3 single.log)"
+echo "7. a one-process program under mpirun -np 2: refused (exit $rc)"
 echo "mpi training: all checks passed"
