@@ -6,9 +6,9 @@
 //   build/train_fashion_mnist --resume runs/fashion_mnist/checkpoint.safetensors   # continue a run
 //
 // Each image [28, 28] -> sequence [n, F] -> "proj" Linear(F, dim) + positions -> Linformer blocks ->
-// mean pooling -> Linear(dim, 10). The recipe (docs/results.md has its ablation): AdamW with warmup and
-// cosine decay, weight decay 0.05, every training image randomly shifted by up to --crop-pad pixels and
-// mirrored with probability 1/2 (data/image_augment.h), and label smoothing 0.1. Reports test accuracy after every epoch; writes <out>/metrics.csv,
+// mean pooling -> Linear(dim, 10), trained with AdamW, warmup and cosine decay, weight decay 0.05. Optional
+// regularisers: every training image randomly shifted by up to --crop-pad pixels and mirrored with
+// probability 1/2 (--flip; data/image_augment.h), and --label-smoothing. Reports test accuracy after every epoch; writes <out>/metrics.csv,
 // <out>/curves.png, <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and
 // when the run stops) and <out>/model.safetensors. `mpirun -np N build/train_fashion_mnist ...` trains on N
 // processes (docs/distributed.md): --batch is per rank, each rank takes its rows of the global batch. A resumed run continues bit-identically: it takes its

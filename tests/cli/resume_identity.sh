@@ -2,7 +2,8 @@
 # resume_identity.sh BUILD_DIR WORK_DIR: a run of N steps straight, and the same run stopped at N/2
 # (--stop-at) and continued with nothing but --resume, must end bit-identically: the same metrics.csv
 # columns that do not measure time (every loss, every lr) and the same model.safetensors, byte for byte.
-# For train_mlm (with dropout, so the random stream is resumed too), train_fashion_mnist and
+# For train_mlm (with dropout, so the random stream is resumed too), train_fashion_mnist (with random crops,
+# flips and label smoothing) and
 # train_classifier (both stopped in the middle of an epoch).
 set -eu
 bin=$1 work=$2
@@ -26,7 +27,7 @@ same straight halves 1-5  # step, lr, train_loss, val_loss, val_bits_per_byte
 
 if [ -z "${LF_CLI_NO_FASHION:-}" ]; then
   fashion="--patch 7 --dim 8 --depth 1 --heads 2 --batch 16 --train-images 256 --test-images 100 --epochs 3
-           --warmup 4 --dropout 0.1 --checkpoint-every 7"
+           --warmup 4 --dropout 0.1 --checkpoint-every 7 --crop-pad 2 --flip --label-smoothing 0.1"
   "$bin/train_fashion_mnist" $fashion --out f_straight >/dev/null 2>&1 || fail "train_fashion_mnist straight"
   "$bin/train_fashion_mnist" $fashion --out f_halves --stop-at 21 >/dev/null 2>&1 || fail "fashion --stop-at 21"
   "$bin/train_fashion_mnist" --resume f_halves/checkpoint.safetensors --out f_halves >/dev/null 2>&1 ||
