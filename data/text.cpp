@@ -248,13 +248,19 @@ MlmBatcher::MlmBatcher(std::vector<int64_t> ids, int64_t seq_len, int64_t batch_
 
 MlmBatch batch_rows(const MlmBatch& b, int64_t begin, int64_t end) {
   const int64_t B = b.input.size(0), n = b.input.size(1);
-  LF_CHECK(0 <= begin && begin <= end && end <= B, "batch_rows: rows [{}, {}) of a batch of {}", begin, end, B);
+  LF_CHECK(0 <= begin && begin <= end && end <= B, "batch_rows: rows [{}, {}) of a batch of {}", begin, end,
+           B);
+  // positions are flat indices b * n + j: the shard's are those in [begin n, end n), less begin n
+  const std::vector<int64_t> all = b.positions.to_vector<int64_t>();
+  const std::vector<int64_t> all_labels = b.labels.to_vector<int64_t>();
   std::vector<int64_t> positions, labels;
-  const std::vector<int64_t> all = b.positions.to_vector<int64_t>(), all_labels = b.labels.to_vector<int64_t>();
-  for (size_t i = 0; i < all.size(); ++i)
-    if (all[i] >= begin * n && all[i] < end * n) positions.push_back(all[i] - begin * n), labels.push_back(all_labels[i]);
-  const int64_t M = int64_t(positions.size());
-  return {b.input.narrow(0, begin, end - begin).contiguous(), b.target.narrow(0, begin, end - begin).contiguous(),
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] < begin * n || all[i] >= end * n) continue;
+    positions.push_back(all[i] - begin * n);
+    labels.push_back(all_labels[i]);
+  }
+  const int64_t M = int64_t(positions.size()), rows = end - begin;
+  return {b.input.narrow(0, begin, rows).contiguous(), b.target.narrow(0, begin, rows).contiguous(),
           from_vector(positions, {M}), from_vector(labels, {M})};
 }
 

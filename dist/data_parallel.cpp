@@ -30,7 +30,8 @@ GradientReducer::GradientReducer(Communicator& comm, NamedTensors params, int64_
     host_floats(params_[i].second, params_[i].first);
     const int64_t n = params_[i].second.numel();
     // Close the open bucket when this parameter would overflow it (a parameter is never split).
-    if (buckets_.empty() || (buckets_.back().numel > 0 && buckets_.back().numel + n > cap)) buckets_.emplace_back();
+    if (buckets_.empty() || (buckets_.back().numel > 0 && buckets_.back().numel + n > cap))
+      buckets_.emplace_back();
     buckets_.back().params.push_back(i);
     buckets_.back().numel += n;
     largest = std::max(largest, buckets_.back().numel);
@@ -47,8 +48,10 @@ void GradientReducer::all_reduce_gradients() {
       const auto& [name, p] = params_[i];
       const Tensor g = p.grad();
       const size_t n = size_t(p.numel());
-      if (g.defined()) std::memcpy(at, host_floats(g.contiguous(), name + ".grad"), n * sizeof(float));
-      else std::memset(at, 0, n * sizeof(float));
+      if (g.defined())
+        std::memcpy(at, host_floats(g.contiguous(), name + ".grad"), n * sizeof(float));
+      else
+        std::memset(at, 0, n * sizeof(float));
       at += n;
     }
     const auto t0 = std::chrono::steady_clock::now();

@@ -56,17 +56,20 @@ class MpiCommunicator : public Communicator {
 
   void all_reduce_sum(float* data, int64_t n) override {
     in_pieces(n, [&](int64_t at, int count) {
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+                "MPI_Allreduce");
     });
   }
   void all_reduce_sum(double* data, int64_t n) override {
     in_pieces(n, [&](int64_t at, int count) {
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD),
+                "MPI_Allreduce");
     });
   }
   void all_reduce_max(int64_t* data, int64_t n) override {
     in_pieces(n, [&](int64_t at, int count) {
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD), "MPI_Allreduce");
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, count, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD),
+                "MPI_Allreduce");
     });
   }
   void broadcast(void* data, int64_t bytes, int root) override {
@@ -97,9 +100,9 @@ bool launched_by_mpirun() {
 }  // namespace
 
 Communicator& world() {
-  static std::unique_ptr<Communicator> comm =
-      launched_by_mpirun() ? std::unique_ptr<Communicator>(new MpiCommunicator())
-                           : std::unique_ptr<Communicator>(new SingleProcess());
+  static std::unique_ptr<Communicator> comm = launched_by_mpirun()
+                                                  ? std::unique_ptr<Communicator>(new MpiCommunicator())
+                                                  : std::unique_ptr<Communicator>(new SingleProcess());
   return *comm;
 }
 

@@ -8,11 +8,15 @@
 // Each image [28, 28] -> sequence [n, F] -> "proj" Linear(F, dim) + positions -> Linformer blocks ->
 // mean pooling -> Linear(dim, 10), trained with AdamW, warmup and cosine decay, weight decay 0.05. Optional
 // regularisers: every training image randomly shifted by up to --crop-pad pixels and mirrored with
-// probability 1/2 (--flip; data/image_augment.h), and --label-smoothing. Reports test accuracy after every epoch; writes <out>/metrics.csv,
-// <out>/curves.png, <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and
-// when the run stops) and <out>/model.safetensors. `mpirun -np N build/train_fashion_mnist ...` trains on N
-// processes (docs/distributed.md): --batch is per rank, each rank takes its rows of the global batch. A resumed run continues bit-identically: it takes its
-// settings from the checkpoint (examples/common/fashion_options.h) and refuses flags that contradict it.
+// probability 1/2 (--flip; data/image_augment.h), and --label-smoothing.
+//
+// Reports test accuracy after every epoch; writes <out>/metrics.csv, <out>/curves.png,
+// <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and when the run stops) and
+// <out>/model.safetensors. A resumed run continues bit-identically: it takes its settings from the
+// checkpoint (examples/common/fashion_options.h) and refuses flags that contradict it.
+//
+// `mpirun -np N build/train_fashion_mnist ...` trains on N processes (docs/distributed.md): --batch is per
+// rank, each rank takes its rows of the global batch.
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
@@ -63,7 +67,8 @@ double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labe
                 const Distributed& dist) {
   NoGradGuard no_grad;
   model.eval();
-  const int64_t N = seq.size(0), begin = N * dist.rank() / dist.size(), end = N * (dist.rank() + 1) / dist.size();
+  const int64_t N = seq.size(0);
+  const int64_t begin = N * dist.rank() / dist.size(), end = N * (dist.rank() + 1) / dist.size();
   double correct = 0;
   std::vector<int64_t> y = labels.to_vector<int64_t>();
   for (int64_t s = begin; s < end; s += batch) {
@@ -158,7 +163,8 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   hooks.step = [&](const std::vector<int64_t>& global_rows, int64_t step) {
     // this rank's rows of the global batch; its loss is 1/size of the global mean
     const int64_t first_row = dist.first_row(o.batch);
-    const std::vector<int64_t> rows(global_rows.begin() + first_row, global_rows.begin() + first_row + o.batch);
+    const std::vector<int64_t> rows(global_rows.begin() + first_row,
+                                    global_rows.begin() + first_row + o.batch);
     Tensor idx = from_vector(rows, {o.batch});
     Tensor y = index_select(train.labels, 0, idx);
     // The batch's images, shifted and flipped by the draws of (seed, step), then cut into the sequence.

@@ -231,8 +231,8 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   std::optional<CsvWriter> csv;
   if (dist.writer())
     csv.emplace(csv_path,
-                std::vector<std::string>{"step", "lr", "train_loss", "val_loss", "val_bits_per_byte", "tokens_per_s",
-                                         "seconds"},
+                std::vector<std::string>{"step", "lr", "train_loss", "val_loss", "val_bits_per_byte",
+                                         "tokens_per_s", "seconds"},
                 /*append=*/start > 0);
   const std::map<std::string, std::string> meta = mlm_meta(cfg, tok);
   std::map<std::string, std::string> ck_meta = meta;
@@ -257,8 +257,10 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
     // This rank's share of the global batch's mean loss: its targets' mean, weighted by its share of the
     // targets, so that the sum over the ranks is the mean over all of them (one rank: the mean itself).
     const double share = double(b.labels.numel()) / double(global.labels.numel());
-    Tensor loss = b.labels.numel() > 0 ? cross_entropy(model.forward_at(b.input, b.positions), b.labels) * share  // logits [M, V]
-                                       : sum(model.forward(b.input)) * 0.0;  // no target in this rank's rows
+    // logits [M, V] at this rank's targets; a rank without any (a tiny batch) adds a zero loss and gradient
+    Tensor loss = b.labels.numel() > 0
+                      ? cross_entropy(model.forward_at(b.input, b.positions), b.labels) * share
+                      : sum(model.forward(b.input)) * 0.0;
     const double l = guard.step(step, loss, opt, o.clip);
     double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
     const double tokens = double(o.batch * dist.size() * o.seq_len);
@@ -314,8 +316,8 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   }
   if (dist.size() > 1) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    fmt::print("communication       {:.1f} s of {:.1f} s in the gradient all-reduce on rank 0 ({:.1f}%, waiting for "
-               "the slowest rank included)\n",
+    fmt::print("communication       {:.1f} s of {:.1f} s in the gradient all-reduce on rank 0 ({:.1f}%, "
+               "waiting for the slowest rank included)\n",
                reducer->seconds_communicating(), secs, 100 * reducer->seconds_communicating() / secs);
   }
   fmt::print("files               {}, {}/loss.png, {}, {}\n", csv_path, o.out, ckpt_path, model_path);

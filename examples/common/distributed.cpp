@@ -9,10 +9,11 @@ Distributed::Distributed(int argc, char** argv) : comm_(world()) {
   std::string command;
   for (int i = 1; i < argc; ++i) command += std::string(argv[i]) + '\n';
   const std::vector<int> differ = ranks_differing(comm_, command);
-  LF_USAGE_CHECK(differ.empty(),
-                 "rank {} was started with other flags than rank 0: every rank of a data-parallel job must run the "
-                 "same command line",
-                 differ.empty() ? 0 : differ.front());
+  LF_USAGE_CHECK(
+      differ.empty(),
+      "rank {} was started with other flags than rank 0: every rank of a data-parallel job must run the "
+      "same command line",
+      differ.empty() ? 0 : differ.front());
   if (!writer()) {
     devnull_ = std::fopen("/dev/null", "w");
     LF_CHECK(devnull_ && std::freopen("/dev/null", "w", stdout), "rank {}: cannot open /dev/null", rank());

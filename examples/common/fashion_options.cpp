@@ -164,7 +164,8 @@ EncoderConfig fashion_config(const CLI::App& app, const FashionOptions& o, int64
   LF_USAGE_CHECK(o.k <= n || (app.count("--k") == 0 && o.resume.empty()),
                  "--k {} exceeds n = {} positions (--patch {}): Linformer projects n onto k <= n", o.k, n,
                  o.patch);
-  if (o.k > n && o.attention == "linformer") fmt::print("note: k = {} (n = {} positions, fewer than the default k {})\n", n, n, o.k);
+  if (o.k > n && o.attention == "linformer")
+    fmt::print("note: k = {} (n = {} positions, fewer than the default k {})\n", n, n, o.k);
   EncoderConfig cfg;
   cfg.in_features = F, cfg.dim = o.dim, cfg.depth = o.depth, cfg.heads = o.heads, cfg.max_len = n;
   cfg.kind = parse_attention_kind(o.attention);

@@ -12,7 +12,8 @@ namespace {
 // N images [H, W] whose pixel (y, x) of image i is 1 + i * 1000 + y * W + x: every value names its place.
 Tensor numbered(int64_t N, int64_t H, int64_t W) {
   std::vector<float> v(size_t(N * H * W));
-  for (size_t j = 0; j < v.size(); ++j) v[j] = float(1 + (int64_t(j) / (H * W)) * 1000 + int64_t(j) % (H * W));
+  for (size_t j = 0; j < v.size(); ++j)
+    v[j] = float(1 + (int64_t(j) / (H * W)) * 1000 + int64_t(j) % (H * W));
   return from_vector(v, {N, H, W});
 }
 

@@ -114,7 +114,8 @@ TEST_CASE("broadcast_tensors gives every rank rank 0's weights; Linformer's shar
   manual_seed(7);
   MaskedLM rank0(cfg);
   const NamedTensors mine = model.state_dict(), want = rank0.state_dict();
-  for (size_t i = 0; i < mine.size(); ++i) CHECK(mine[i].second.to_vector<float>() == want[i].second.to_vector<float>());
+  for (size_t i = 0; i < mine.size(); ++i)
+    CHECK(mine[i].second.to_vector<float>() == want[i].second.to_vector<float>());
 
   int shared = 0;
   for (auto& [name, t] : model.named_parameters()) shared += name == "E";
@@ -135,6 +136,8 @@ TEST_CASE("ranks_differing names the ranks whose text is not rank 0's") {
   Communicator& comm = world();
   CHECK(ranks_differing(comm, "--batch 8").empty());
   const std::vector<int> d = ranks_differing(comm, comm.rank() == 1 ? "--batch 9" : "--batch 8");
-  if (comm.size() > 1) CHECK(d == std::vector<int>{1});
-  else CHECK(d.empty());
+  if (comm.size() > 1)
+    CHECK(d == std::vector<int>{1});
+  else
+    CHECK(d.empty());
 }

@@ -54,8 +54,9 @@ TEST_CASE("label_smoothed_cross_entropy leaves ignored rows out of both terms") 
 TEST_CASE("label_smoothed_cross_entropy gradients") {
   manual_seed(31);
   Tensor target = i64({0, 2, -100, 1, 2, 0}, {2, 3});
-  CHECK_GRAD([target](const std::vector<Tensor>& in) { return label_smoothed_cross_entropy(in[0], target, 0.1); },
-             {leaf64({2, 3, 4})});
+  CHECK_GRAD(
+      [target](const std::vector<Tensor>& in) { return label_smoothed_cross_entropy(in[0], target, 0.1); },
+      {leaf64({2, 3, 4})});
   // the gradient of a row is (p - q) / rows: at smoothing 1 and uniform logits it is 0
   Tensor flat = zeros({2, 4}, DType::f64).requires_grad_();
   label_smoothed_cross_entropy(flat, i64({1, 3}, {2}), 1).backward();
