@@ -184,6 +184,12 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
     if (csv) csv->row({epoch, step, mean_loss, acc, minutes() * 60});
   };
   hooks.save = [&](const EpochProgress& p) { guard.save(model, opt, epoch_checkpoint(meta, p)); };
+  if (dist.size() > 1)  // --minutes: the ranks' clocks differ, so they stop together when any runs out
+    hooks.out_of_time = [&](bool mine) {
+      int64_t any = mine;
+      dist.comm().all_reduce_max(&any, 1);
+      return any != 0;
+    };
   const EpochPlan plan{train.size(), global_batch, o.epochs, o.checkpoint_every,
                        app.count("--stop-at") ? o.stop_at : 0, o.minutes};
   const EpochOutcome done = run_epochs(plan, at, rng, progress, hooks);

@@ -73,6 +73,7 @@ EpochOutcome run_epochs(const EpochPlan& plan, const EpochProgress& at, Rng& rng
       progress.update(++step, l, double(plan.batch), fmt::format("epoch {}", epoch));
       out.stopped = step >= stop_at;
       out.out_of_time = minutes() > plan.minutes;
+      if (hooks.out_of_time) out.out_of_time = hooks.out_of_time(out.out_of_time);
       if (out.stopped || out.out_of_time) break;
       if (s < steps_per_epoch && step % plan.checkpoint_every == 0) hooks.save(here());
     }

@@ -47,6 +47,9 @@ struct EpochHooks {
   std::function<void(int64_t epoch, int64_t step, double mean_loss, bool complete)> end_epoch;
   // Writes a checkpoint of `p`.
   std::function<void(const EpochProgress& p)> save;
+  // Optional: whether the run is out of time (--minutes), given this process's own clock. Every rank of a
+  // data-parallel job must stop at the same step, so there it returns whether any rank is out of time.
+  std::function<bool(bool mine)> out_of_time;
 };
 
 struct EpochOutcome {

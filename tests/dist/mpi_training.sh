@@ -48,11 +48,17 @@ cmp -s two/model.safetensors half/model.safetensors || fail "resumed 2-rank run 
 echo "3. --stop-at 6, --resume on 2 ranks: identical to the straight run"
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-  F="--patch 7 --dim 16 --depth 1 --heads 2 --train-images 512 --test-images 200 --epochs 2"
+  F0="--patch 7 --dim 16 --depth 1 --heads 2 --train-images 512 --test-images 200"
+  F="$F0 --epochs 2"
   "$bin/train_fashion_mnist" $F --batch 32 --out f1 >f1.log 2>&1 || fail "fashion, 1 process"
   run2 "$bin/train_fashion_mnist" $F --batch 16 --out f2 >f2.log 2>&1 || fail "fashion, 2 ranks: $(tail -3 f2.log)"
   close f1/metrics.csv f2/metrics.csv 1e-3 4 >/dev/null || fail "fashion 1 vs 2: $(close f1/metrics.csv f2/metrics.csv 1e-3 4)"
   echo "4. train_fashion_mnist 2 x 16 vs 1 x 32: $(close f1/metrics.csv f2/metrics.csv 1e-3 4)"
+  # --minutes: the ranks stop at the same step (any rank out of time stops all), with a test pass after it
+  run2 "$bin/train_fashion_mnist" $F0 --batch 16 --epochs 50 --minutes 0.002 --out f3 >f3.log 2>&1 ||
+    fail "fashion, 2 ranks, --minutes: $(tail -3 f3.log)"
+  grep -q "time limit reached" f3.log || fail "fashion --minutes on 2 ranks: no time-limit message"
+  echo "   --minutes on 2 ranks: the job stopped together at step $(tail -1 f3/metrics.csv | cut -d, -f2), tested, ended"
 fi
 
 "$mpirun" --allow-run-as-root --oversubscribe -np 1 "$bin/train_mlm" $M --batch 4 --out mix : \
