@@ -68,6 +68,12 @@ struct Eval {
   double nats_per_token = NAN, bits_per_byte = NAN;
 };
 
+// This rank's rows of a global batch; on one process the batch itself (no copy of its targets per step).
+MlmBatch my_rows(const MlmBatch& global, int64_t per_rank, const Distributed& dist) {
+  if (dist.size() == 1) return global;
+  return batch_rows(global, dist.first_row(per_rank), dist.first_row(per_rank) + per_rank);
+}
+
 // In a data-parallel job every rank scores its rows of the same global batches and the sums are added up.
 Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>& ids, const Options& o,
               int64_t batches, const Distributed& dist) {
@@ -76,7 +82,7 @@ Eval evaluate(MaskedLM& model, const Tokenizer& tok, const std::vector<int64_t>&
   MlmBatcher batcher(ids, o.seq_len, o.batch * dist.size(), /*seed=*/o.seed + 7919, batch_rule(tok, o));
   double sums[3] = {0, 0, 0};  // nats, tokens, bytes
   for (int64_t i = 0; i < batches; ++i) {
-    MlmBatch b = batch_rows(batcher.next(), dist.first_row(o.batch), dist.first_row(o.batch) + o.batch);
+    MlmBatch b = my_rows(batcher.next(), o.batch, dist);
     const int64_t M = b.labels.numel();
     if (M == 0) continue;
     sums[0] += cross_entropy(model.forward_at(b.input, b.positions), b.labels).item() * double(M);
@@ -252,7 +258,7 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   for (int64_t step = start + 1; step <= end; ++step) {
     opt.set_lr(schedule.at(opt.step_count()));
     const MlmBatch global = batcher.next();
-    const MlmBatch b = batch_rows(global, dist.first_row(o.batch), dist.first_row(o.batch) + o.batch);
+    const MlmBatch b = my_rows(global, o.batch, dist);
     auto ts = std::chrono::steady_clock::now();
     // This rank's share of the global batch's mean loss: its targets' mean, weighted by its share of the
     // targets, so that the sum over the ranks is the mean over all of them (one rank: the mean itself).
