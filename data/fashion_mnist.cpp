@@ -152,22 +152,26 @@ Tensor pixel_sequence(const Tensor& images) {
                            {images.size(1) * images.size(2), 1, 1}, images.offset());
 }
 
-Tensor patch_sequence(const Tensor& images, int64_t patch) {
+Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride) {
   check_images("patch_sequence", images);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2), P = patch;
-  LF_CHECK(P > 0 && H % P == 0 && W % P == 0, "patch_sequence: patch size {} must divide the image size {}x{}", P,
-           H, W);
-  const int64_t gh = H / P, gw = W / P;
+  const int64_t S = stride == 0 ? P : stride;
+  LF_CHECK(P > 0 && P <= H && P <= W, "patch_sequence: patch size {} does not fit the image size {}x{}", P, H, W);
+  LF_CHECK(S > 0 && S <= P && (H - P) % S == 0 && (W - P) % S == 0,
+           "patch_sequence: patch size {} with stride {} does not tile the image size {}x{} (the stride must be "
+           "at most the patch size and divide {} and {})",
+           P, S, H, W, H - P, W - P);
+  const int64_t gh = (H - P) / S + 1, gw = (W - P) / S + 1;
   Tensor out = Tensor::empty({N, gh * gw, P * P}, DType::f32);
   const float* src = images.data<float>();
   float* dst = out.data<float>();
-  // out[n, py*gw + px, dy*P + dx] = images[n, py*P + dy, px*P + dx]
+  // out[n, py*gw + px, dy*P + dx] = images[n, py*S + dy, px*S + dx]
   for (int64_t n = 0; n < N; ++n)
     for (int64_t py = 0; py < gh; ++py)
       for (int64_t px = 0; px < gw; ++px)
         for (int64_t dy = 0; dy < P; ++dy)
           for (int64_t dx = 0; dx < P; ++dx)
-            *dst++ = src[(n * H + py * P + dy) * W + px * P + dx];
+            *dst++ = src[(n * H + py * S + dy) * W + px * S + dx];
   return out;
 }
 

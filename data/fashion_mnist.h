@@ -20,6 +20,7 @@ namespace lf {
 
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 inline constexpr int64_t kFashionMnistClasses = 10;
+inline constexpr int64_t kFashionMnistSide = 28;  // every image is 28 x 28 pixels
 
 struct FashionMnist {
   Tensor images;  // f32 [N, 28, 28], pixel / 255 in [0, 1], CPU
@@ -38,8 +39,10 @@ const std::array<std::string_view, 10>& fashion_mnist_classes();
 
 // images f32 [N, H, W] (contiguous, CPU) -> [N, H*W, 1]: one position per pixel.
 Tensor pixel_sequence(const Tensor& images);
-// images f32 [N, H, W] -> [N, (H/P)*(W/P), P*P]: non-overlapping P x P patches in row-major order, each
-// flattened row-major. P must divide H and W.
-Tensor patch_sequence(const Tensor& images, int64_t patch);
+// images f32 [N, H, W] -> [N, gh*gw, P*P]: P x P patches whose corners are S = stride pixels apart (stride
+// 0: S = P, non-overlapping; S < P: neighbouring patches overlap, the way a convolution's windows do), in
+// row-major order, each flattened row-major. gh = (H - P)/S + 1 (gw alike): the patches must tile the
+// image exactly, so S must divide H - P and W - P.
+Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride = 0);
 
 }  // namespace lf

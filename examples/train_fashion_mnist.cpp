@@ -51,8 +51,8 @@ namespace {
 
 using Options = FashionOptions;
 
-Tensor as_sequence(const Tensor& images, int64_t patch) {
-  return patch == 0 ? pixel_sequence(images) : patch_sequence(images, patch);
+Tensor as_sequence(const Tensor& images, const Options& o) {
+  return o.patch == 0 ? pixel_sequence(images) : patch_sequence(images, o.patch, o.patch_stride);
 }
 
 // The first `n` images of a split (--train-images, --test-images).
@@ -106,7 +106,7 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   LF_USAGE_CHECK(global_batch <= train.size(),
                  "--batch {}{} exceeds the {} training images: an epoch would have no step", o.batch,
                  dist.size() > 1 ? fmt::format(" on {} ranks", dist.size()) : "", train.size());
-  Tensor train_seq = as_sequence(train.images, o.patch), test_seq = as_sequence(test.images, o.patch);
+  Tensor train_seq = as_sequence(train.images, o), test_seq = as_sequence(test.images, o);
   const int64_t n = train_seq.size(1), F = train_seq.size(2);
   const EncoderConfig cfg = fashion_config(app, o, n, F);
   manual_seed(o.seed);
@@ -171,7 +171,7 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
     Tensor x = augment.active()
                    ? as_sequence(augment_images(index_select(train.images, 0, idx), augment, o.seed, uint64_t(step),
                                                 first_row),
-                                 o.patch)
+                                 o)
                    : index_select(train_seq, 0, idx);
     opt.set_lr(schedule.at(opt.step_count()));
     Tensor loss = label_smoothed_cross_entropy(model.forward(x), y, o.label_smoothing);

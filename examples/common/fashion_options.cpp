@@ -52,9 +52,13 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
       ->check(int_range(1, kMaxSteps));
   app.add_option("--patch", o.patch,
                  "patch size P (n = (28/P)^2): 1, 2, 4, 7, 14 or 28; 0 = one pixel per "
-                 "position (n = 784)")
+                 "position (n = 784); with --patch-stride any P up to 28")
       ->capture_default_str()
-      ->check(one_of({"0", "1", "2", "4", "7", "14", "28"}));
+      ->check(int_range(0, 28));
+  app.add_option("--patch-stride", o.patch_stride,
+                 "pixels between neighbouring patches (default: P, no overlap); S < P overlaps them like a "
+                 "convolution's windows: n = ((28 - P)/S + 1)^2, S must divide 28 - P")
+      ->check(int_range(1, 28));
   app.add_option("--attention", o.attention, "linformer | standard")
       ->capture_default_str()
       ->check(one_of({"linformer", "standard"}));
@@ -124,6 +128,7 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   const nlohmann::json train = json_metadata(loaded.ck.meta, "train", path);
   ResumeSettings r(app, path);
   r.keep("--patch", o.patch, cfg, "patch");
+  r.keep("--patch-stride", o.patch_stride, cfg, "patch_stride");
   r.keep("--dim", o.dim, cfg, "dim");
   r.keep("--depth", o.depth, cfg, "depth");
   r.keep("--heads", o.heads, cfg, "heads");
@@ -152,6 +157,13 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
 }
 
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done) {
+  const int64_t side = kFashionMnistSide, P = o.patch, S = o.patch_stride == 0 ? P : o.patch_stride;
+  LF_USAGE_CHECK(P != 0 || o.patch_stride == 0, "--patch-stride applies to patches, not to --patch 0 (pixels)");
+  LF_USAGE_CHECK(P == 0 || (S <= P && (side - P) % S == 0),
+                 "--patch {} with {} {} does not tile the {}x{} image: the stride must be at most the patch size "
+                 "and divide {} - {} = {}",
+                 P, o.patch_stride == 0 ? "(its default) stride" : "--patch-stride", S, side, side, side, P,
+                 side - P);
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
   LF_USAGE_CHECK(!o.resume.empty() || app.count("--extend") == 0, "--extend only applies with --resume");
   LF_USAGE_CHECK(o.attention == "linformer" || (app.count("--k") == 0 && app.count("--sharing") == 0),
@@ -187,6 +199,7 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                            {"sharing", o.sharing},
                            {"dropout", cfg.dropout},
                            {"patch", o.patch},
+                           {"patch_stride", o.patch_stride},
                            {"classes", kFashionMnistClasses}};
   nlohmann::json train = {{"epochs", o.epochs},
                           {"total_steps", total},

@@ -367,6 +367,20 @@ TEST_CASE("data: images become pixel or patch sequences") {
   CHECK(p.at({1, 5, 3}) == 24 + 23);
   CHECK(patch_sequence(img, 1).shape() == Shape{2, 24, 1});
   CHECK_ERROR(patch_sequence(img, 4), "patch size 4", "4x6");
+
+  // Overlapping 2x2 patches one pixel apart: a 3x5 grid; patch (row 1, col 3) of image 0 starts at pixel
+  // (1, 3) -> {1*6+3, 1*6+4, 2*6+3, 2*6+4}.
+  Tensor o = patch_sequence(img, 2, 1);
+  CHECK(o.shape() == Shape{2, 15, 4});
+  CHECK(o.at({0, 8, 0}) == 9);
+  CHECK(o.at({0, 8, 1}) == 10);
+  CHECK(o.at({0, 8, 2}) == 15);
+  CHECK(o.at({0, 8, 3}) == 16);
+  CHECK(patch_sequence(img, 2, 2).shape() == p.shape());  // stride = patch: the non-overlapping patches
+  CHECK(patch_sequence(img, 4, 2).shape() == Shape{2, 2, 16});  // rows 0 only (4 - 4 = 0), columns 0 and 2
+  CHECK_ERROR(patch_sequence(img, 3, 2), "patch size 3 with stride 2", "4x6");  // 2 does not divide 4 - 3
+  CHECK_ERROR(patch_sequence(img, 2, 3), "stride 3", "at most the patch size");
+  CHECK_ERROR(patch_sequence(img, 5, 1), "patch size 5 does not fit", "4x6");
   CHECK_ERROR(pixel_sequence(Tensor::empty({2, 4}, DType::f32)), "[N, H, W]", "[2,4]");
 }
 
