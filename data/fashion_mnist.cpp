@@ -156,10 +156,11 @@ Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride) {
   check_images("patch_sequence", images);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2), P = patch;
   const int64_t S = stride == 0 ? P : stride;
-  LF_CHECK(P > 0 && P <= H && P <= W, "patch_sequence: patch size {} does not fit the image size {}x{}", P, H, W);
+  LF_CHECK(P > 0 && P <= H && P <= W, "patch_sequence: patch size {} does not fit the image size {}x{}", P,
+           H, W);
   LF_CHECK(S > 0 && S <= P && (H - P) % S == 0 && (W - P) % S == 0,
-           "patch_sequence: patch size {} with stride {} does not tile the image size {}x{} (the stride must be "
-           "at most the patch size and divide {} and {})",
+           "patch_sequence: patch size {} with stride {} does not tile the image size {}x{} (the stride "
+           "must be at most the patch size and divide {} and {})",
            P, S, H, W, H - P, W - P);
   const int64_t gh = (H - P) / S + 1, gw = (W - P) / S + 1;
   Tensor out = Tensor::empty({N, gh * gw, P * P}, DType::f32);

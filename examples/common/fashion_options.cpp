@@ -158,10 +158,11 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
 
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done) {
   const int64_t side = kFashionMnistSide, P = o.patch, S = o.patch_stride == 0 ? P : o.patch_stride;
-  LF_USAGE_CHECK(P != 0 || o.patch_stride == 0, "--patch-stride applies to patches, not to --patch 0 (pixels)");
+  LF_USAGE_CHECK(P != 0 || o.patch_stride == 0,
+                 "--patch-stride applies to patches, not to --patch 0 (pixels)");
   LF_USAGE_CHECK(P == 0 || (S <= P && (side - P) % S == 0),
-                 "--patch {} with {} {} does not tile the {}x{} image: the stride must be at most the patch size "
-                 "and divide {} - {} = {}",
+                 "--patch {} with {} {} does not tile the {}x{} image: the stride must be at most the patch "
+                 "size and divide {} - {} = {}",
                  P, o.patch_stride == 0 ? "(its default) stride" : "--patch-stride", S, side, side, side, P,
                  side - P);
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);

@@ -17,7 +17,8 @@ namespace lf {
 struct FashionOptions {
   std::string data = kFashionMnistDir, out = "runs/fashion_mnist", attention = "linformer";
   std::string sharing = "layerwise", resume;
-  int64_t patch = 4, patch_stride = 0, dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
+  int64_t patch = 4, patch_stride = 0;  // patch_stride 0: the patch size (no overlap)
+  int64_t dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
   int64_t train_images = 60000, test_images = 10000, checkpoint_every = 1000, stop_at = 0;
   double lr = 2e-3, weight_decay = 0.05, dropout = 0.0, minutes = 15;
   // Regularisers for a longer recipe: random crops of the image padded by crop_pad pixels, horizontal flips,
