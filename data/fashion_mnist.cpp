@@ -152,27 +152,31 @@ Tensor pixel_sequence(const Tensor& images) {
                            {images.size(1) * images.size(2), 1, 1}, images.offset());
 }
 
-Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride) {
+Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride, int64_t pad) {
   check_images("patch_sequence", images);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2), P = patch;
-  const int64_t S = stride == 0 ? P : stride;
-  LF_CHECK(P > 0 && P <= H && P <= W, "patch_sequence: patch size {} does not fit the image size {}x{}", P,
-           H, W);
-  LF_CHECK(S > 0 && S <= P && (H - P) % S == 0 && (W - P) % S == 0,
-           "patch_sequence: patch size {} with stride {} does not tile the image size {}x{} (the stride "
-           "must be at most the patch size and divide {} and {})",
-           P, S, H, W, H - P, W - P);
-  const int64_t gh = (H - P) / S + 1, gw = (W - P) / S + 1;
+  const int64_t S = stride == 0 ? P : stride, Z = pad;
+  LF_CHECK(P > 0 && P <= H + 2 * Z && P <= W + 2 * Z,
+           "patch_sequence: patch size {} does not fit the image size {}x{} padded by {}", P, H, W, Z);
+  LF_CHECK(Z >= 0 && Z < P, "patch_sequence: padding {} must be in [0, patch size {})", Z, P);
+  LF_CHECK(S > 0 && S <= P && (H + 2 * Z - P) % S == 0 && (W + 2 * Z - P) % S == 0,
+           "patch_sequence: patch size {} with stride {} does not tile the image size {}x{} padded by {} "
+           "(the stride must be at most the patch size and divide {} and {})",
+           P, S, H, W, Z, H + 2 * Z - P, W + 2 * Z - P);
+  const int64_t gh = (H + 2 * Z - P) / S + 1, gw = (W + 2 * Z - P) / S + 1;
   Tensor out = Tensor::empty({N, gh * gw, P * P}, DType::f32);
   const float* src = images.data<float>();
   float* dst = out.data<float>();
-  // out[n, py*gw + px, dy*P + dx] = images[n, py*S + dy, px*S + dx]
+  // out[n, py*gw + px, dy*P + dx] = images[n, y, x] at y = py*S + dy - Z, x = px*S + dx - Z, and 0 where
+  // (y, x) falls in the padding: a convolution's zero padding.
   for (int64_t n = 0; n < N; ++n)
     for (int64_t py = 0; py < gh; ++py)
       for (int64_t px = 0; px < gw; ++px)
         for (int64_t dy = 0; dy < P; ++dy)
-          for (int64_t dx = 0; dx < P; ++dx)
-            *dst++ = src[(n * H + py * S + dy) * W + px * S + dx];
+          for (int64_t dx = 0; dx < P; ++dx) {
+            const int64_t y = py * S + dy - Z, x = px * S + dx - Z;
+            *dst++ = y >= 0 && y < H && x >= 0 && x < W ? src[(n * H + y) * W + x] : 0.0f;
+          }
   return out;
 }
 

@@ -41,8 +41,10 @@ const std::array<std::string_view, 10>& fashion_mnist_classes();
 Tensor pixel_sequence(const Tensor& images);
 // images f32 [N, H, W] -> [N, gh*gw, P*P]: P x P patches whose corners are S = stride pixels apart (stride
 // 0: S = P, non-overlapping; S < P: neighbouring patches overlap, the way a convolution's windows do), in
-// row-major order, each flattened row-major. gh = (H - P)/S + 1 (gw alike): the patches must tile the
-// image exactly, so S must divide H - P and W - P.
-Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride = 0);
+// row-major order, each flattened row-major, cut from the image with `pad` zero pixels added on every side
+// (a convolution's padding, pad < P). gh = (H + 2 pad - P)/S + 1 (gw alike): the patches must tile the
+// padded image exactly, so S must divide H + 2 pad - P and W + 2 pad - P. For example P 11, S 7, pad 2 on a
+// 28 x 28 image: 4 x 4 patches as with P 7, each also seeing 2 pixels of its neighbours on every side.
+Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride = 0, int64_t pad = 0);
 
 }  // namespace lf

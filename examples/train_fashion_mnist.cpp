@@ -52,7 +52,7 @@ namespace {
 using Options = FashionOptions;
 
 Tensor as_sequence(const Tensor& images, const Options& o) {
-  return o.patch == 0 ? pixel_sequence(images) : patch_sequence(images, o.patch, o.patch_stride);
+  return o.patch == 0 ? pixel_sequence(images) : patch_sequence(images, o.patch, o.patch_stride, o.patch_pad);
 }
 
 // The first `n` images of a split (--train-images, --test-images).

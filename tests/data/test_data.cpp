@@ -381,6 +381,21 @@ TEST_CASE("data: images become pixel or patch sequences") {
   CHECK_ERROR(patch_sequence(img, 3, 2), "patch size 3 with stride 2", "4x6");  // 2 does not divide 4 - 3
   CHECK_ERROR(patch_sequence(img, 2, 3), "stride 3", "at most the patch size");
   CHECK_ERROR(patch_sequence(img, 5, 1), "patch size 5 does not fit", "4x6");
+
+  // 4x4 patches 2 apart on the image padded by 1 zero pixel (6x8): a 2x3 grid. Feature (dy, dx) of patch
+  // (py, px) is pixel (py*2 + dy - 1, px*2 + dx - 1), or 0 in the padding.
+  Tensor z = patch_sequence(img, 4, 2, 1);
+  CHECK(z.shape() == Shape{2, 6, 16});
+  CHECK(z.at({1, 0, 0 * 4 + 3}) == 0);        // row -1: padding
+  CHECK(z.at({1, 0, 1 * 4 + 0}) == 0);        // column -1: padding
+  CHECK(z.at({1, 0, 1 * 4 + 1}) == 24 + 0);   // pixel (0, 0)
+  CHECK(z.at({1, 0, 2 * 4 + 2}) == 24 + 7);   // pixel (1, 1)
+  CHECK(z.at({1, 5, 0 * 4 + 0}) == 24 + 9);   // patch (1, 2) starts at pixel (1, 3)
+  CHECK(z.at({1, 5, 2 * 4 + 2}) == 24 + 23);  // pixel (3, 5), the last one
+  CHECK(z.at({1, 5, 3 * 4 + 3}) == 0);        // pixel (4, 6): padding
+  CHECK(patch_sequence(img, 2, 2, 0).shape() == p.shape());  // no padding: as before
+  CHECK_ERROR(patch_sequence(img, 2, 2, 2), "padding 2", "[0, patch size 2)");
+  CHECK_ERROR(patch_sequence(img, 3, 2, 1), "stride 2", "padded by 1");  // 2 does not divide 4 + 2 - 3
   CHECK_ERROR(pixel_sequence(Tensor::empty({2, 4}, DType::f32)), "[N, H, W]", "[2,4]");
 }
 
