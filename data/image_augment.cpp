@@ -1,6 +1,7 @@
 // Random crop (as a shift with a zero border) and horizontal flip of every image of a batch; see the header.
 #include "data/image_augment.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/error.h"
@@ -40,6 +41,15 @@ Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_
     }
   }
   return from_vector(out, {N, H, W});
+}
+
+Tensor mirror_images(const Tensor& images) {
+  LF_CHECK(images.dim() == 3 && images.dtype() == DType::f32,
+           "mirror_images: images must be f32 [N, H, W], got {} {}", dtype_name(images.dtype()), shape_str(images.shape()));
+  const int64_t N = images.size(0), H = images.size(1), W = images.size(2);
+  std::vector<float> px = images.to_vector<float>();  // row-major, on the host
+  for (int64_t row = 0; row < N * H; ++row) std::reverse(px.begin() + row * W, px.begin() + (row + 1) * W);
+  return from_vector(px, {N, H, W});
 }
 
 }  // namespace lf

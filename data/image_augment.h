@@ -27,4 +27,8 @@ struct ImageAugment {
 Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step,
                       int64_t first = 0);
 
+// images f32 [N, H, W] (CPU) -> a new tensor with every image mirrored left-right: out[i][y][x] =
+// images[i][y][W - 1 - x]. The test-time half of flipping (train_fashion_mnist --tta).
+Tensor mirror_images(const Tensor& images);
+
 }  // namespace lf

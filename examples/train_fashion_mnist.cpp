@@ -8,7 +8,8 @@
 // Each image [28, 28] -> sequence [n, F] -> "proj" Linear(F, dim) + positions -> Linformer blocks ->
 // mean pooling -> Linear(dim, 10), trained with AdamW, warmup and cosine decay, weight decay 0.05. Optional
 // regularisers: every training image randomly shifted by up to --crop-pad pixels and mirrored with
-// probability 1/2 (--flip; data/image_augment.h), and --label-smoothing.
+// probability 1/2 (--flip; data/image_augment.h), and --label-smoothing; --tta scores each test image with
+// its mirror image too.
 //
 // Reports test accuracy after every epoch; writes <out>/metrics.csv, <out>/curves.png,
 // <out>/checkpoint.safetensors (after every epoch, every --checkpoint-every steps and when the run stops) and
@@ -18,6 +19,7 @@
 // `mpirun -np N build/train_fashion_mnist ...` trains on N processes (docs/distributed.md): --batch is per
 // rank, each rank takes its rows of the global batch.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -61,30 +63,40 @@ FashionMnist first(const FashionMnist& d, int64_t n) {
   return {d.images.narrow(0, 0, n).contiguous(), d.labels.narrow(0, 0, n).contiguous()};
 }
 
-// Accuracy of `model` on `seq` [N, n, F] / `labels` [N], in batches, without recording a graph. Each rank
-// of a data-parallel job scores its slice of the images and the counts are summed.
-double accuracy(SequenceClassifier& model, const Tensor& seq, const Tensor& labels, int64_t batch,
-                const Distributed& dist) {
+// Accuracy of `model` on `views` (each [N, n, F], the same N images as different sequences: the test images,
+// and with --tta their mirror images too) / `labels` [N], in batches, without recording a graph. An image's
+// prediction is the class with the largest sum of its views' probabilities; `first_view` is the accuracy of
+// views[0] alone (the same as `all_views` for one view). Each rank of a data-parallel job scores its slice
+// of the images and the counts are summed.
+struct TestAccuracy {
+  double all_views, first_view;
+};
+TestAccuracy accuracy(SequenceClassifier& model, const std::vector<Tensor>& views, const Tensor& labels,
+                      int64_t batch, const Distributed& dist) {
   NoGradGuard no_grad;
   model.eval();
-  const int64_t N = seq.size(0);
+  const int64_t N = labels.size(0), C = kFashionMnistClasses;
   const int64_t begin = N * dist.rank() / dist.size(), end = N * (dist.rank() + 1) / dist.size();
-  double correct = 0;
+  double correct[2] = {0, 0};  // all views, the first view
   std::vector<int64_t> y = labels.to_vector<int64_t>();
+  auto is_right = [&](const float* row, int64_t image) {
+    return std::max_element(row, row + C) - row == y[size_t(image)];
+  };
   for (int64_t s = begin; s < end; s += batch) {
     int64_t b = std::min(batch, end - s);
-    Tensor logits = model.forward(seq.narrow(0, s, b));  // [b, 10]
-    std::vector<float> l = logits.contiguous().to_vector<float>();
-    for (int64_t i = 0; i < b; ++i) {
-      int64_t best = 0;
-      for (int64_t c = 1; c < kFashionMnistClasses; ++c)
-        if (l[size_t(i * 10 + c)] > l[size_t(i * 10 + best)]) best = c;
-      correct += best == y[size_t(s + i)];
+    std::vector<float> p(size_t(b * C), 0.0f);  // [b, 10]: the summed probabilities
+    for (size_t v = 0; v < views.size(); ++v) {
+      Tensor logits = model.forward(views[v].narrow(0, s, b));  // [b, 10]
+      std::vector<float> q = softmax(logits, 1).contiguous().to_vector<float>();
+      for (size_t i = 0; i < p.size(); ++i) p[i] += q[i];
+      if (v == 0)
+        for (int64_t i = 0; i < b; ++i) correct[1] += is_right(q.data() + i * C, s + i);
     }
+    for (int64_t i = 0; i < b; ++i) correct[0] += is_right(p.data() + i * C, s + i);
   }
-  dist.comm().all_reduce_sum(&correct, 1);
+  dist.comm().all_reduce_sum(correct, 2);
   model.train();
-  return correct / double(N);
+  return {correct[0] / double(N), correct[1] / double(N)};
 }
 
 int train(const CLI::App& app, Options& o, int argc, char** argv) {
@@ -106,7 +118,9 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   LF_USAGE_CHECK(global_batch <= train.size(),
                  "--batch {}{} exceeds the {} training images: an epoch would have no step", o.batch,
                  dist.size() > 1 ? fmt::format(" on {} ranks", dist.size()) : "", train.size());
-  Tensor train_seq = as_sequence(train.images, o), test_seq = as_sequence(test.images, o);
+  Tensor train_seq = as_sequence(train.images, o);
+  std::vector<Tensor> test_views = {as_sequence(test.images, o)};  // --tta: and the mirror images
+  if (o.tta) test_views.push_back(as_sequence(mirror_images(test.images), o));
   const int64_t n = train_seq.size(1), F = train_seq.size(2);
   const EncoderConfig cfg = fashion_config(app, o, n, F);
   manual_seed(o.seed);
@@ -120,8 +134,8 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
   fmt::print("model: {}, dim {}, depth {}, heads {}: {} parameters\n", attention, cfg.dim, cfg.depth, cfg.heads,
              model.num_parameters());
   const ImageAugment augment{o.crop_pad, o.flip};
-  fmt::print("recipe: random crops (pad {}), {}flips, label smoothing {}\n", o.crop_pad, o.flip ? "" : "no ",
-             o.label_smoothing);
+  fmt::print("recipe: random crops (pad {}), {}flips, label smoothing {}, {}test-time flips\n", o.crop_pad,
+             o.flip ? "" : "no ", o.label_smoothing, o.tta ? "" : "no ");
 
   if (dist.size() > 1) fmt::print("{}\n", dist.banner(o.batch, "images"));
   const int64_t steps_per_epoch = train.size() / global_batch, total = steps_per_epoch * o.epochs;
@@ -178,9 +192,12 @@ int train(const CLI::App& app, Options& o, int argc, char** argv) {
     return guard.step(step, dist.size() > 1 ? loss / double(dist.size()) : loss, opt, 1.0);
   };
   hooks.end_epoch = [&](int64_t epoch, int64_t step, double mean_loss, bool complete) {
-    acc = accuracy(model, test_seq, test.labels, 500, dist);
-    progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}", epoch, mean_loss,
-                                 100 * acc, complete ? "" : " (time limit reached)"));
+    const TestAccuracy a = accuracy(model, test_views, test.labels, 500, dist);
+    acc = a.all_views;
+    const std::string single =
+        o.tta ? fmt::format(" ({:.2f}% without test-time flips)", 100 * a.first_view) : "";
+    progress.message(fmt::format("epoch {}: train loss {:.4f}, test accuracy {:.2f}%{}{}", epoch, mean_loss,
+                                 100 * acc, single, complete ? "" : " (time limit reached)"));
     if (csv) csv->row({epoch, step, mean_loss, acc, minutes() * 60});
   };
   hooks.save = [&](const EpochProgress& p) { guard.save(model, opt, epoch_checkpoint(meta, p)); };

@@ -117,6 +117,10 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
       ->check(int_range(0, 27));
   app.add_flag("--flip,!--no-flip", o.flip, "mirror each training image left-right with probability 1/2")
       ->capture_default_str();
+  app.add_flag("--tta,!--no-tta", o.tta,
+               "test-time flips: an image's prediction sums the class probabilities of the image and its "
+               "mirror image")
+      ->capture_default_str();
   app.add_option("--label-smoothing", o.label_smoothing,
                  "the training loss's target puts this much probability evenly on all 10 classes")
       ->capture_default_str()
@@ -154,6 +158,7 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   r.keep("--label-smoothing", o.label_smoothing, train, "label_smoothing");
   r.keep("--train-images", o.train_images, train, "train_images");
   r.default_to("--test-images", o.test_images, train, "test_images");
+  r.default_to("--tta", o.tta, train, "tta");
   r.default_to("--checkpoint-every", o.checkpoint_every, train, "checkpoint_every");
 
   const EpochProgress p = epoch_progress(loaded, r);
@@ -222,6 +227,7 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                           {"crop_pad", o.crop_pad},
                           {"flip", o.flip},
                           {"label_smoothing", o.label_smoothing},
+                          {"tta", o.tta},
                           {"train_images", o.train_images},
                           {"test_images", o.test_images},
                           {"checkpoint_every", o.checkpoint_every}};

@@ -28,6 +28,7 @@ struct FashionOptions {
   int64_t crop_pad = 0;
   bool flip = false;
   double label_smoothing = 0.0;
+  bool tta = false;  // test-time flips: the test accuracy averages each image and its mirror image
   bool extend = false;
   uint64_t seed = 1;
 };

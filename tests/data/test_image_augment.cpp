@@ -1,5 +1,5 @@
-// augment_images (data/image_augment.cpp): shifts with a zero border, flips, the draws' range and
-// reproducibility, and the checks.
+// augment_images and mirror_images (data/image_augment.cpp): shifts with a zero border, flips, the draws'
+// range and reproducibility, and the checks.
 #include <set>
 
 #include "data/image_augment.h"
@@ -79,4 +79,13 @@ TEST_CASE("augment_images checks its input") {
   CHECK_ERROR(augment_images(zeros({2, 3}), {1, false}, 0, 0), "augment_images", "[N, H, W]", "[2,3]");
   CHECK_ERROR(augment_images(zeros({1, 2, 3}, DType::f64), {1, false}, 0, 0), "augment_images", "f64");
   CHECK_ERROR(augment_images(zeros({1, 2, 3}), {-1, false}, 0, 0), "pad -1");
+}
+
+TEST_CASE("mirror_images mirrors every row of every image, and twice is the identity") {
+  Tensor x = numbered(2, 2, 3);
+  const std::vector<float> m = mirror_images(x).to_vector<float>();
+  CHECK(m == std::vector<float>{3, 2, 1, 6, 5, 4, 1003, 1002, 1001, 1006, 1005, 1004});
+  CHECK(mirror_images(mirror_images(x)).to_vector<float>() == x.to_vector<float>());
+  CHECK(find_move(x.to_vector<float>(), m, 2, 3, 0) == std::tuple<int64_t, int64_t, bool>{0, 0, true});
+  CHECK_ERROR(mirror_images(zeros({2, 3})), "mirror_images", "[N, H, W]", "[2,3]");
 }
