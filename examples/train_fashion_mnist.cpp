@@ -54,7 +54,9 @@ namespace {
 using Options = FashionOptions;
 
 Tensor as_sequence(const Tensor& images, const Options& o) {
-  return o.patch == 0 ? pixel_sequence(images) : patch_sequence(images, o.patch, o.patch_stride, o.patch_pad);
+  // --patch-overlap V: (P + 2V)^2 windows at the stride of P x P patches on the image padded by V.
+  const int64_t V = o.patch_overlap, stride = o.patch_stride == 0 ? o.patch : o.patch_stride;
+  return o.patch == 0 ? pixel_sequence(images) : patch_sequence(images, o.patch + 2 * V, stride, V);
 }
 
 // The first `n` images of a split (--train-images, --test-images).

@@ -57,13 +57,13 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
       ->check(int_range(0, 28));
   app.add_option("--patch-stride", o.patch_stride,
                  "pixels between neighbouring patches (default: P, no overlap); S < P overlaps them like a "
-                 "convolution's windows: n = ((28 + 2Z - P)/S + 1)^2, S must divide 28 + 2Z - P")
+                 "convolution's windows: n = ((28 - P)/S + 1)^2, S must divide 28 - P")
       ->check(int_range(1, 28));
-  app.add_option("--patch-pad", o.patch_pad,
-                 "Z zero pixels around the image before the patches are cut, like a convolution's padding "
-                 "(Z < P): --patch 11 --patch-stride 7 --patch-pad 2 gives 7x7's 4x4 grid, each patch also "
-                 "seeing 2 pixels of its neighbours")
-      ->check(int_range(0, 27));
+  app.add_option("--patch-overlap", o.patch_overlap,
+                 "V: every patch also sees V pixels beyond each of its edges (a (P + 2V)^2 window on the "
+                 "image padded by V zero pixels, like a convolution's padding); n stays as without it")
+      ->capture_default_str()
+      ->check(int_range(0, 28));
   app.add_option("--attention", o.attention, "linformer | standard")
       ->capture_default_str()
       ->check(one_of({"linformer", "standard"}));
@@ -138,7 +138,7 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
   ResumeSettings r(app, path);
   r.keep("--patch", o.patch, cfg, "patch");
   r.keep("--patch-stride", o.patch_stride, cfg, "patch_stride");
-  r.keep("--patch-pad", o.patch_pad, cfg, "patch_pad");
+  r.keep("--patch-overlap", o.patch_overlap, cfg, "patch_overlap");
   r.keep("--dim", o.dim, cfg, "dim");
   r.keep("--depth", o.depth, cfg, "depth");
   r.keep("--heads", o.heads, cfg, "heads");
@@ -169,16 +169,16 @@ EpochProgress adopt_fashion_checkpoint(const CLI::App& app, FashionOptions& o,
 
 void check_fashion_flags(const CLI::App& app, const FashionOptions& o, int64_t done) {
   const int64_t side = kFashionMnistSide, P = o.patch, S = o.patch_stride == 0 ? P : o.patch_stride;
-  const int64_t Z = o.patch_pad, padded = side + 2 * Z;
   LF_USAGE_CHECK(P != 0 || o.patch_stride == 0,
                  "--patch-stride applies to patches, not to --patch 0 (pixels)");
-  LF_USAGE_CHECK(P != 0 || Z == 0, "--patch-pad applies to patches, not to --patch 0 (pixels)");
-  LF_USAGE_CHECK(Z < P || P == 0, "--patch-pad {} must be smaller than --patch {}", Z, P);
-  LF_USAGE_CHECK(P == 0 || (S <= P && (padded - P) % S == 0),
-                 "--patch {} with {} {} does not tile the {}x{} image{}: the stride must be at most the "
-                 "patch size and divide {} - {} = {}",
-                 P, o.patch_stride == 0 ? "(its default) stride" : "--patch-stride", S, padded, padded,
-                 Z == 0 ? "" : fmt::format(" (28x28 with --patch-pad {})", Z), padded, P, padded - P);
+  LF_USAGE_CHECK(P != 0 || app.count("--patch-overlap") == 0,
+                 "--patch-overlap applies to patches, not to --patch 0 (pixels)");
+  // The overlap widens every window by V on both sides and pads the image by V: the grid is unchanged.
+  LF_USAGE_CHECK(P == 0 || (S <= P && (side - P) % S == 0),
+                 "--patch {} with {} {} does not tile the {}x{} image: the stride must be at most the patch "
+                 "size and divide {} - {} = {}",
+                 P, o.patch_stride == 0 ? "(its default) stride" : "--patch-stride", S, side, side, side, P,
+                 side - P);
   LF_USAGE_CHECK(o.dim % o.heads == 0, "--dim {} is not divisible by --heads {}", o.dim, o.heads);
   LF_USAGE_CHECK(!o.resume.empty() || app.count("--extend") == 0, "--extend only applies with --resume");
   LF_USAGE_CHECK(o.attention == "linformer" || (app.count("--k") == 0 && app.count("--sharing") == 0),
@@ -215,7 +215,7 @@ std::map<std::string, std::string> fashion_meta(const FashionOptions& o, const E
                            {"dropout", cfg.dropout},
                            {"patch", o.patch},
                            {"patch_stride", o.patch_stride},
-                           {"patch_pad", o.patch_pad},
+                           {"patch_overlap", o.patch_overlap},
                            {"classes", kFashionMnistClasses}};
   nlohmann::json train = {{"epochs", o.epochs},
                           {"total_steps", total},

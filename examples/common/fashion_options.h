@@ -18,7 +18,7 @@ struct FashionOptions {
   std::string data = kFashionMnistDir, out = "runs/fashion_mnist", attention = "linformer";
   std::string sharing = "layerwise", resume;
   int64_t patch = 4, patch_stride = 0;  // patch_stride 0: the patch size (no overlap)
-  int64_t patch_pad = 0;                // zero pixels around the image before the patches are cut
+  int64_t patch_overlap = 0;            // pixels each patch sees beyond its edges (window P + 2V)
   int64_t dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
   int64_t train_images = 60000, test_images = 10000, checkpoint_every = 1000, stop_at = 0;
   double lr = 2e-3, weight_decay = 0.05, dropout = 0.0, minutes = 15;
