@@ -7,7 +7,7 @@
 //   cpu_random.cpp       random (Philox, 8 blocks at a time with AVX2)
 //   cpu_elementwise.cpp  unary, binary (broadcast through stride-0 views), masked_fill
 //   cpu_reduce.cpp       sum / max over R of [outer, R, inner]
-//   cpu_gemm.cpp         gemm via cblas, batched
+//   cpu_gemm.cpp         gemm via cblas, batched (blas_kernel.cpp: OpenBLAS runs the kernels this CPU allows)
 //   cpu_softmax.cpp      softmax / log_softmax and cross-entropy, forward and backward
 //   cpu_layer_norm.cpp   layer_norm forward and backward
 //   cpu_index.cpp        index_select (gather rows), index_add (scatter-add rows), check_indices

@@ -8,10 +8,14 @@
 // used ~2.5x the CPU time of one thread on 2 cores (measured). So: many products (attention's
 // [B, h] products of [n, dh] x [dh, k]) go whole to the threads, and a few big ones are cut into row (or
 // column) blocks, one cblas call per thread, which costs OpenBLAS little (it splits the same way).
+//
+// Kernels: before the first product, use_best_blas_kernel (blas_kernel.h) makes sure OpenBLAS runs the
+// kernels this CPU allows, not the generic ones it falls back to on a CPU model it does not know.
 #include <cblas.h>
 
 #include <algorithm>
 
+#include "backends/cpu/blas_kernel.h"
 #include "backends/cpu/cpu_backend.h"
 #include "backends/cpu/cpu_loop.h"
 
@@ -33,8 +37,8 @@ void gemm1(double alpha, double beta, CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, in
 
 template <typename T>
 void gemm_typed(const GemmArgs& g) {
-  static const bool blas_single_threaded = (openblas_set_num_threads(1), true);
-  (void)blas_single_threaded;
+  static const bool blas_ready = (use_best_blas_kernel(), openblas_set_num_threads(1), true);
+  (void)blas_ready;
   const bool ta = g.ta, tb = g.tb;
   const int64_t lda = g.lda, ldb = g.ldb, ldc = g.ldc;
   const int64_t m = g.m, n = g.n, k = g.k, inner = g.batch[1], count = g.batch[0] * g.batch[1];
