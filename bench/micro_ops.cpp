@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include "backends/cpu/blas_kernel.h"
 #include "examples/common/entry.h"
 #include "ops/ops.h"
 
@@ -24,7 +25,9 @@ void gemm_counters(benchmark::State& state, int64_t n) {
 
 // Raw OpenBLAS with its own threads (as many as OpenMP has). lf's CPU backend keeps OpenBLAS single-threaded
 // and splits GEMMs over OpenMP threads itself (backends/cpu/cpu_gemm.cpp), so the setting is restored after.
+// Both sides run the same kernels: the backend's choice (backends/cpu/blas_kernel.h) is made first.
 void BM_GemmCblas(benchmark::State& state) {
+  use_best_blas_kernel();
   const int64_t n = state.range(0);
   Tensor a = randn({n, n}), b = randn({n, n}), c = zeros({n, n});
   int previous = openblas_get_num_threads();
