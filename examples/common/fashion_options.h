@@ -17,18 +17,20 @@ namespace lf {
 struct FashionOptions {
   std::string data = kFashionMnistDir, out = "runs/fashion_mnist", attention = "linformer";
   std::string sharing = "layerwise", resume;
-  int64_t patch = 4, patch_stride = 0;  // patch_stride 0: the patch size (no overlap)
+  // The defaults are the recipe measured in docs/results.md ("91%"): 7x7 patches, 50 epochs with random
+  // crops of 1 pixel, flips and label smoothing, test-time flips: 91.87% in 12.3 minutes on 2 cores.
+  int64_t patch = 7, patch_stride = 0;  // patch_stride 0: the patch size (no overlap)
   int64_t patch_overlap = 0;            // pixels each patch sees beyond its edges (window P + 2V)
-  int64_t dim = 128, depth = 2, heads = 4, k = 32, batch = 64, epochs = 6, warmup = 200;
+  int64_t dim = 128, depth = 2, heads = 4, k = 16, batch = 64, epochs = 50, warmup = 200;
   int64_t train_images = 60000, test_images = 10000, checkpoint_every = 1000, stop_at = 0;
   double lr = 2e-3, weight_decay = 0.05, dropout = 0.0, minutes = 15;
-  // Regularisers for a longer recipe: random crops of the image padded by crop_pad pixels, horizontal flips,
-  // label smoothing. Off by default: at a 12-epoch budget crops cost accuracy and the others move it by less
-  // than one seed's spread (the ablation in docs/results.md).
-  int64_t crop_pad = 0;
-  bool flip = false;
-  double label_smoothing = 0.0;
-  bool tta = false;  // test-time flips: the test accuracy averages each image and its mirror image
+  // Regularisers: random crops of the image padded by crop_pad pixels, horizontal flips, label smoothing;
+  // tta scores each test image with its mirror image too. They pay over 50 epochs; over 12, crops cost
+  // accuracy (the ablations in docs/results.md).
+  int64_t crop_pad = 1;
+  bool flip = true;
+  double label_smoothing = 0.1;
+  bool tta = true;  // test-time flips: the test accuracy averages each image and its mirror image
   bool extend = false;
   uint64_t seed = 1;
 };
