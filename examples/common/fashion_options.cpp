@@ -115,11 +115,13 @@ void add_fashion_options(CLI::App& app, FashionOptions& o) {
                  "28 x 28 at a random offset (0: off)")
       ->capture_default_str()
       ->check(int_range(0, 27));
-  app.add_flag("--flip,!--no-flip", o.flip, "mirror each training image left-right with probability 1/2")
+  app.add_flag("--flip,!--no-flip", o.flip,
+               "mirror each training image left-right with probability 1/2 (on by default)")
       ->capture_default_str();
   app.add_flag("--tta,!--no-tta", o.tta,
-               "test-time flips: an image's prediction sums the class probabilities of the image and its "
-               "mirror image")
+               "test-time flips (on by default): an image's prediction sums the class probabilities of the "
+               "image and its mirror image; for a model trained with --flip (one trained without it scores "
+               "mirror images badly)")
       ->capture_default_str();
   app.add_option("--label-smoothing", o.label_smoothing,
                  "the training loss's target puts this much probability evenly on all 10 classes")
