@@ -11,13 +11,6 @@ namespace lf {
 
 namespace {
 
-// The cores whose kernels use AVX2 or better (OpenBLAS 0.3.21's names): a choice among them is left alone.
-bool has_avx2_kernels(std::string_view core) {
-  for (std::string_view good : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
-    if (core == good) return true;
-  return false;
-}
-
 // The best core for this CPU's features, or nullptr when it lacks AVX2 + FMA (then OpenBLAS knows best).
 const char* core_for_this_cpu() {
   __builtin_cpu_init();
@@ -42,6 +35,12 @@ void choose_again(const char* core) {
 }  // namespace
 
 std::string blas_kernel() { return openblas_get_corename(); }
+
+bool has_avx2_kernels(std::string_view core) {
+  for (std::string_view good : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
+    if (core == good) return true;
+  return false;
+}
 
 void use_best_blas_kernel() {
   static const bool done = [] {

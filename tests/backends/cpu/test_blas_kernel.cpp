@@ -40,9 +40,8 @@ TEST_CASE("blas_kernel: a CPU with AVX2 and FMA runs OpenBLAS's AVX2 (or AVX-512
     WARN("skipped the core check: OPENBLAS_CORETYPE was set, or this CPU has no AVX2 + FMA");
     return;
   }
-  const bool avx2_or_better = core == "Haswell" || core == "Zen" || core == "SkylakeX" ||
-                              core == "Cooperlake" || core == "SapphireRapids";
-  CHECK(avx2_or_better);
+  CHECK(has_avx2_kernels(core));
+  CHECK_FALSE(has_avx2_kernels("Prescott"));  // the fallback this check exists for
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && core == "Haswell")
     WARN("AVX-512 CPU on OpenBLAS's Haswell core: it detected this model itself, which is left alone");
 }
