@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/untrusted_input.h"
+#include "data/image_augment.h"
 
 namespace lf {
 
@@ -136,13 +137,6 @@ const std::array<std::string_view, 10>& fashion_mnist_classes() {
   static const std::array<std::string_view, 10> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
   return names;
-}
-
-static void check_images(const char* op, const Tensor& images) {
-  LF_CHECK(images.defined() && images.dim() == 3 && images.dtype() == DType::f32 && images.device().is_cpu() &&
-               images.is_contiguous(),
-           "{}: expected contiguous CPU f32 images [N, H, W], got {} {}", op,
-           images.defined() ? shape_str(images.shape()) : "undefined", images.defined() ? dtype_name(images.dtype()) : "");
 }
 
 Tensor pixel_sequence(const Tensor& images) {

@@ -10,11 +10,17 @@
 
 namespace lf {
 
+void check_images(const char* op, const Tensor& images) {
+  const bool ok = images.defined() && images.dim() == 3 && images.dtype() == DType::f32 &&
+                  images.device().is_cpu() && images.is_contiguous();
+  LF_CHECK(ok, "{}: expected contiguous CPU f32 images [N, H, W], got {} {}", op,
+           images.defined() ? shape_str(images.shape()) : "undefined",
+           images.defined() ? dtype_name(images.dtype()) : "");
+}
+
 Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step,
                       int64_t first) {
-  LF_CHECK(images.dim() == 3 && images.dtype() == DType::f32,
-           "augment_images: images must be f32 [N, H, W], got {} {}", dtype_name(images.dtype()),
-           shape_str(images.shape()));
+  check_images("augment_images", images);
   LF_CHECK(augment.pad >= 0, "augment_images: pad {} is negative", augment.pad);
   LF_CHECK(first >= 0, "augment_images: first {} is negative", first);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2);
@@ -44,8 +50,7 @@ Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_
 }
 
 Tensor mirror_images(const Tensor& images) {
-  LF_CHECK(images.dim() == 3 && images.dtype() == DType::f32,
-           "mirror_images: images must be f32 [N, H, W], got {} {}", dtype_name(images.dtype()), shape_str(images.shape()));
+  check_images("mirror_images", images);
   const int64_t N = images.size(0), H = images.size(1), W = images.size(2);
   std::vector<float> px = images.to_vector<float>();  // row-major, on the host
   for (int64_t row = 0; row < N * H; ++row) std::reverse(px.begin() + row * W, px.begin() + (row + 1) * W);

@@ -20,6 +20,10 @@ struct ImageAugment {
   bool active() const { return pad > 0 || flip; }
 };
 
+// The check every image function here and in data/fashion_mnist.h makes first: an lf::Error naming `op`
+// unless `images` is a contiguous CPU f32 tensor [N, H, W].
+void check_images(const char* op, const Tensor& images);
+
 // images f32 [N, H, W] (CPU) -> a new f32 [N, H, W] tensor, each image shifted and flipped by its own draw
 // from the stream (seed, step). `images` itself is left as it is. first: the index of images[0] in the
 // step's whole batch (a data-parallel rank holds rows [first, first + N) of it), so that image i draws the
