@@ -141,9 +141,9 @@ const std::array<std::string_view, 10>& fashion_mnist_classes() {
 
 Tensor pixel_sequence(const Tensor& images) {
   check_images("pixel_sequence", images);
-  // Same bytes, new shape: [N, H, W] -> [N, H*W, 1].
-  return images.as_strided({images.size(0), images.size(1) * images.size(2), 1},
-                           {images.size(1) * images.size(2), 1, 1}, images.offset());
+  // Same bytes (of a contiguous copy if `images` is a strided view), new shape: [N, H, W] -> [N, H*W, 1].
+  const Tensor x = images.contiguous();
+  return x.as_strided({x.size(0), x.size(1) * x.size(2), 1}, {x.size(1) * x.size(2), 1, 1}, x.offset());
 }
 
 Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride, int64_t pad) {
@@ -159,7 +159,8 @@ Tensor patch_sequence(const Tensor& images, int64_t patch, int64_t stride, int64
            P, S, H, W, Z, H + 2 * Z - P, W + 2 * Z - P);
   const int64_t gh = (H + 2 * Z - P) / S + 1, gw = (W + 2 * Z - P) / S + 1;
   Tensor out = Tensor::empty({N, gh * gw, P * P}, DType::f32);
-  const float* src = images.data<float>();
+  const Tensor x = images.contiguous();  // itself unless a strided view
+  const float* src = x.data<float>();
   float* dst = out.data<float>();
   // out[n, py*gw + px, dy*P + dx] = images[n, y, x] at y = py*S + dy - Z, x = px*S + dx - Z, and 0 where
   // (y, x) falls in the padding: a convolution's zero padding.

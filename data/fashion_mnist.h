@@ -37,7 +37,8 @@ FashionMnist load_fashion_mnist_files(const std::string& images_path, const std:
 // "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot".
 const std::array<std::string_view, 10>& fashion_mnist_classes();
 
-// images f32 [N, H, W] (contiguous, CPU) -> [N, H*W, 1]: one position per pixel.
+// images f32 [N, H, W] (CPU) -> [N, H*W, 1]: one position per pixel (a view of the same bytes when
+// `images` is contiguous).
 Tensor pixel_sequence(const Tensor& images);
 // images f32 [N, H, W] -> [N, gh*gw, P*P]: P x P patches whose corners are S = stride pixels apart (stride
 // 0: S = P, non-overlapping; S < P: neighbouring patches overlap, the way a convolution's windows do), in

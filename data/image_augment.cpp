@@ -11,11 +11,10 @@
 namespace lf {
 
 void check_images(const char* op, const Tensor& images) {
-  const bool ok = images.defined() && images.dim() == 3 && images.dtype() == DType::f32 &&
-                  images.device().is_cpu() && images.is_contiguous();
-  LF_CHECK(ok, "{}: expected contiguous CPU f32 images [N, H, W], got {} {}", op,
-           images.defined() ? shape_str(images.shape()) : "undefined",
-           images.defined() ? dtype_name(images.dtype()) : "");
+  LF_CHECK(images.defined(), "{}: expected CPU f32 images [N, H, W], got an undefined tensor", op);
+  LF_CHECK(images.dim() == 3 && images.dtype() == DType::f32 && images.device().is_cpu(),
+           "{}: expected CPU f32 images [N, H, W], got {} {} on {}", op, shape_str(images.shape()),
+           dtype_name(images.dtype()), images.device().str());
 }
 
 Tensor augment_images(const Tensor& images, const ImageAugment& augment, uint64_t seed, uint64_t step,

@@ -21,7 +21,7 @@ struct ImageAugment {
 };
 
 // The check every image function here and in data/fashion_mnist.h makes first: an lf::Error naming `op`
-// unless `images` is a contiguous CPU f32 tensor [N, H, W].
+// unless `images` is a CPU f32 tensor [N, H, W] (any layout: a view is read through its strides).
 void check_images(const char* op, const Tensor& images);
 
 // images f32 [N, H, W] (CPU) -> a new f32 [N, H, W] tensor, each image shifted and flipped by its own draw

@@ -397,6 +397,13 @@ TEST_CASE("data: images become pixel or patch sequences") {
   CHECK_ERROR(patch_sequence(img, 2, 2, 2), "padding 2", "[0, patch size 2)");
   CHECK_ERROR(patch_sequence(img, 3, 2, 1), "stride 2", "padded by 1");  // 2 does not divide 4 + 2 - 3
   CHECK_ERROR(pixel_sequence(Tensor::empty({2, 4}, DType::f32)), "[N, H, W]", "[2,4]");
+  CHECK_ERROR(pixel_sequence(Tensor()), "pixel_sequence", "undefined");
+  // a strided view (each image transposed) gives what its contiguous copy gives
+  const Tensor t = img.transpose(1, 2);
+  REQUIRE_FALSE(t.is_contiguous());
+  CHECK(patch_sequence(t, 2, 2, 1).to_vector<float>() ==
+        patch_sequence(t.contiguous(), 2, 2, 1).to_vector<float>());
+  CHECK(pixel_sequence(t).to_vector<float>() == pixel_sequence(t.contiguous()).to_vector<float>());
 }
 
 TEST_CASE("data: Fashion-MNIST loads 60000 + 10000 images when installed") {

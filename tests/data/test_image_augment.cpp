@@ -79,6 +79,12 @@ TEST_CASE("augment_images checks its input") {
   CHECK_ERROR(augment_images(zeros({2, 3}), {1, false}, 0, 0), "augment_images", "[N, H, W]", "[2,3]");
   CHECK_ERROR(augment_images(zeros({1, 2, 3}, DType::f64), {1, false}, 0, 0), "augment_images", "f64");
   CHECK_ERROR(augment_images(zeros({1, 2, 3}), {-1, false}, 0, 0), "pad -1");
+  CHECK_ERROR(augment_images(Tensor(), {1, false}, 0, 0), "augment_images", "undefined");
+  // a strided view is read through its strides
+  const Tensor t = numbered(2, 3, 4).transpose(1, 2);
+  CHECK(augment_images(t, {1, true}, 5, 7).to_vector<float>() ==
+        augment_images(t.contiguous(), {1, true}, 5, 7).to_vector<float>());
+  CHECK(mirror_images(t).to_vector<float>() == mirror_images(t.contiguous()).to_vector<float>());
 }
 
 TEST_CASE("mirror_images mirrors every row of every image, and twice is the identity") {
